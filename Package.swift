@@ -1,0 +1,50 @@
+// swift-tools-version:6.1
+//
+// Layers, bottom up (each knows nothing of the ones above it):
+//   CAFAlg        C shim: <linux/if_alg.h>, <linux/cryptouser.h> and the CMSG_* macros
+//   AFAlg         the kernel crypto API through AF_ALG sockets; no archives, no swift-crypto
+//   KsealCrypto   one CryptoBackend protocol; kernel (AFAlg) and user-space (swift-crypto) backends
+//   KsealArchive  the on-disk format (mirrors Formats/), zstd and SQLite wrappers, create/verify/extract
+//   kseal         the CLI: argument parsing only, one file per subcommand
+import PackageDescription
+
+let package = Package(
+    name: "kseal",
+    products: [
+        .executable(name: "kseal", targets: ["kseal"]),
+        .library(name: "AFAlg", targets: ["AFAlg"]),
+        .library(name: "KsealCrypto", targets: ["KsealCrypto"]),
+        .library(name: "KsealArchive", targets: ["KsealArchive"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .target(name: "CAFAlg"),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "AFAlg", dependencies: ["CAFAlg"]),
+        .target(
+            name: "KsealCrypto",
+            dependencies: ["AFAlg", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "KsealArchive", dependencies: ["KsealCrypto", "CZstd", "CSQLite"]),
+        .executableTarget(
+            name: "kseal",
+            dependencies: ["KsealArchive", "KsealCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(name: "kseal-bench", dependencies: ["KsealCrypto", "AFAlg"]),
+        // Shared by the test targets only: backend choice for tests (skip on the host, fail inside
+        // the kernel harness) and fixtures.
+        .target(name: "KsealTestSupport", dependencies: ["KsealCrypto"], path: "Tests/KsealTestSupport"),
+        .testTarget(name: "AFAlgTests", dependencies: ["AFAlg", "KsealTestSupport"]),
+        .testTarget(
+            name: "KsealCryptoTests",
+            dependencies: ["KsealCrypto", "AFAlg", "KsealTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["Vectors"]
+        ),
+        .testTarget(name: "KsealArchiveTests", dependencies: ["KsealArchive", "KsealCrypto", "KsealTestSupport"]),
+        .testTarget(name: "KsealCLITests", dependencies: ["kseal", "KsealTestSupport"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// The shim is header-only; this file gives the target something to compile.

@@ -1,0 +1,108 @@
+// kseal-bench: per-operation cost and throughput of the crypto backends. A benchmark, not a test:
+// run it by hand or through Benchmarks/crypto.sh, which also runs it inside user-mode-linux and
+// counts syscalls per operation with strace.
+//
+//   kseal-bench [--backend all|kernel|userspace] [--sizes 4096,65536,max] [--seconds S]
+//   kseal-bench --backend kernel --op seal|open|sha256 --size N --count N   (fixed work, for strace)
+import Foundation
+import KsealCrypto
+
+struct Options {
+    var backends: [BackendPreference] = [.userspace, .kernel]
+    var sizes: [String] = ["4096", "65536", "max"]
+    var seconds = 1.0
+    var op: String?
+    var count = 1000
+
+    init(_ args: [String]) {
+        var i = 0
+        func value() -> String {
+            i += 1
+            guard i < args.count else { fatalError("missing value for \(args[i - 1])") }
+            return args[i]
+        }
+        while i < args.count {
+            switch args[i] {
+            case "--backend":
+                let v = value()
+                backends = v == "all" ? [.userspace, .kernel] : [BackendPreference(rawValue: v)!]
+            case "--sizes": sizes = value().split(separator: ",").map(String.init)
+            case "--size": sizes = [value()]
+            case "--seconds": seconds = Double(value())!
+            case "--op": op = value()
+            case "--count": count = Int(value())!
+            default: fatalError("unknown argument \(args[i])")
+            }
+            i += 1
+        }
+    }
+}
+
+@main
+enum Bench {
+    static let options = Options(Array(CommandLine.arguments.dropFirst()))
+    static let key = [UInt8](repeating: 0x42, count: 32)
+    static let aad = [UInt8](repeating: 0x17, count: 64)
+
+    static func measure(seconds: Double, fixedCount: Int?, _ body: (Int) throws -> Void) rethrows -> (ops: Int, elapsed: Double) {
+    let start = DispatchTime.now().uptimeNanoseconds
+    var ops = 0
+    while true {
+        try body(ops)
+        ops += 1
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if let fixedCount { if ops >= fixedCount { return (ops, elapsed) } } else if elapsed >= seconds { return (ops, elapsed) }
+    }
+}
+
+    static func main() throws {
+        print("backend    op      size        µs/op      MB/s")
+        for preference in options.backends {
+            let selection: BackendSelection
+            do { selection = try CryptoBackends.select(preference) } catch {
+                print("\(preference.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) unavailable: \(error)")
+                continue
+            }
+            let backend = selection.backend
+            let aead = try backend.aes256GCM(key: Self.key).makeContext()
+            let sha = try backend.makeSHA256()
+            let kernelMax = (try? CryptoBackends.select(.kernel))
+                .flatMap { try? $0.backend.aes256GCM(key: Self.key).makeContext().maxMessageSize } ?? (212_992 - 16)
+            for sizeName in options.sizes {
+                let size = sizeName == "max" ? kernelMax - Self.aad.count : Int(sizeName)!
+                let plaintext = [UInt8](repeating: 0xA5, count: size)
+                var nonce = [UInt8](repeating: 0, count: 12)
+                var sealed = [UInt8](repeating: 0, count: size + 16)
+                var opened = [UInt8](repeating: 0, count: size)
+                var digest = [UInt8](repeating: 0, count: 32)
+                let ops = options.op.map { [$0] } ?? ["seal", "open", "sha256"]
+                for op in ops {
+                    if op == "open" {
+                    // The open benchmark opens, again and again, the message sealed under the all-zero nonce.
+                    _ = try plaintext.withUnsafeBytes { p in try [UInt8](repeating: 0, count: 12).withUnsafeBytes { n in try Self.aad.withUnsafeBytes { a in
+                        try sealed.withUnsafeMutableBytes { try aead.seal(p, nonce: n, aad: a, into: $0) } } } }
+                }
+                    let fixed = options.op == nil ? nil : options.count
+                    let result = try measure(seconds: options.seconds, fixedCount: fixed) { i in
+                        switch op {
+                        case "seal":
+                            nonce[0] = UInt8(truncatingIfNeeded: i); nonce[1] = UInt8(truncatingIfNeeded: i >> 8); nonce[2] = UInt8(truncatingIfNeeded: i >> 16)
+                            _ = try plaintext.withUnsafeBytes { p in try nonce.withUnsafeBytes { n in try Self.aad.withUnsafeBytes { a in
+                                try sealed.withUnsafeMutableBytes { try aead.seal(p, nonce: n, aad: a, into: $0) } } } }
+                        case "open":
+                            _ = try sealed.withUnsafeBytes { s in try [UInt8](repeating: 0, count: 12).withUnsafeBytes { n in try Self.aad.withUnsafeBytes { a in
+                                try opened.withUnsafeMutableBytes { try aead.open(s, nonce: n, aad: a, into: $0) } } } }
+                        default:
+                            try plaintext.withUnsafeBytes { p in try digest.withUnsafeMutableBytes { try sha.digest(p, into: $0) } }
+                        }
+                    }
+                    let perOp = result.elapsed / Double(result.ops) * 1e6
+                    let rate = Double(size) * Double(result.ops) / result.elapsed / 1e6
+                    print(pad(backend.kind.rawValue, 10), pad(op, 7), pad(String(size), 9), String(format: "%9.1f %9.1f", perOp, rate))
+                }
+            }
+        }
+    }
+}
+
+func pad(_ s: String, _ width: Int) -> String { s.padding(toLength: max(width, s.count), withPad: " ", startingAt: 0) }

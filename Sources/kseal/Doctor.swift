@@ -1,0 +1,36 @@
+import AFAlg
+import ArgumentParser
+import Foundation
+import KsealCrypto
+
+struct Doctor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Report whether the kernel serves kseal's algorithms through AF_ALG, with which drivers, and which backend would run."
+    )
+
+    @OptionGroup var cryptoOptions: CryptoOptions
+
+    func run() throws {
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        print("kernel: Linux \(release)")
+        print("af_alg_restrict: \(AFAlgAvailability.restrictLevel().map(String.init) ?? "absent (kernel before 7.3)")")
+        for algorithm in KernelAlgorithm.all {
+            let label = algorithm.name.padding(toLength: 13, withPad: " ", startingAt: 0)
+            if let problem = AFAlgAvailability.check(type: algorithm.type, algorithm: algorithm.name) {
+                print("\(label) AF_ALG: no    \(problem.reason)")
+            } else if let driver = DriverReport.lookup(algorithm.name) {
+                let hardware = driver.isHardware.map { $0 ? "yes" : "no" } ?? "unknown"
+                print("\(label) AF_ALG: yes   driver \(driver.driver), priority \(driver.priority), hardware offload: \(hardware) (from \(driver.source))")
+            } else {
+                print("\(label) AF_ALG: yes   driver not listed by the kernel")
+            }
+        }
+        let selection = try cryptoOptions.select()
+        if let context = try? selection.backend.aes256GCM(key: [UInt8](repeating: 0, count: 32)).makeContext(), selection.backend.kind == .kernel {
+            print("AEAD limit: \(context.maxMessageSize) bytes of AAD + data per AF_ALG operation")
+        }
+        print("backend (--crypto \(cryptoOptions.crypto.rawValue)): \(selection.reason)")
+    }
+}

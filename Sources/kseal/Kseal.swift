@@ -1,0 +1,18 @@
+import ArgumentParser
+import KsealCrypto
+
+@main
+struct Kseal: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kseal",
+        abstract: "Sealed archives: zstd-compressed chunks sealed with AES-256-GCM, by the kernel crypto API where it can.",
+        discussion: "Exit status: 0 success, 1 damaged archive, 2 wrong key, 3 I/O error, 4 crypto backend unavailable, "
+            + "5 unsupported archive, 64 usage error, 70 internal error. See kseal(1).",
+        version: KsealVersion.string,
+        subcommands: [Doctor.self]
+    )
+}
+
+enum KsealVersion {
+    static let string = "0.1.0"
+}

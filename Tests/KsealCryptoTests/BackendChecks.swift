@@ -1,0 +1,90 @@
+import KsealCrypto
+import KsealTestSupport
+import XCTest
+
+/// Checks run against each backend; the kernel and user-space test classes call these.
+enum BackendChecks {
+    static func knownAnswers(_ backend: any CryptoBackend, file: StaticString = #filePath, line: UInt = #line) throws {
+        for v in try Vectors.load("aes256gcm.json", as: [Vectors.GCM].self) {
+            let context = try backend.aes256GCM(key: hex(v.key)).makeContext()
+            let sealed = try context.seal(hex(v.plaintext), nonce: hex(v.nonce), aad: hex(v.aad))
+            XCTAssertEqual(sealed.hexString, v.ciphertext + v.tag, "\(backend.kind) seal: \(v.source)", file: file, line: line)
+            let opened = try context.open(hex(v.ciphertext + v.tag), nonce: hex(v.nonce), aad: hex(v.aad))
+            XCTAssertEqual(opened.hexString, v.plaintext, "\(backend.kind) open: \(v.source)", file: file, line: line)
+        }
+        let sha = try backend.makeSHA256()
+        for v in try Vectors.load("sha256.json", as: [Vectors.SHA].self) {
+            XCTAssertEqual(try sha.digest(v.message).hexString, v.digest, "\(backend.kind): \(v.source)", file: file, line: line)
+        }
+        for v in try Vectors.load("hmac-sha256.json", as: [Vectors.MAC].self) {
+            let mac = try backend.makeHMACSHA256(key: hex(v.key)).digest(hex(v.data))
+            XCTAssertEqual(mac.hexString, v.mac, "\(backend.kind): \(v.source)", file: file, line: line)
+        }
+        for v in try Vectors.load("hkdf-sha256.json", as: [Vectors.HKDF].self) {
+            let prk = try HKDFSHA256.extract(backend: backend, inputKey: hex(v.ikm), salt: hex(v.salt))
+            XCTAssertEqual(prk.hexString, v.prk, "\(backend.kind) extract: \(v.source)", file: file, line: line)
+            let okm = try HKDFSHA256.deriveKey(backend: backend, inputKey: hex(v.ikm), salt: hex(v.salt), info: hex(v.info), outputLength: v.length)
+            XCTAssertEqual(okm.hexString, v.okm, "\(backend.kind) expand: \(v.source)", file: file, line: line)
+        }
+    }
+
+    /// Streaming a message in uneven pieces gives the one-shot digest, and the context is reusable.
+    static func streaming(_ backend: any CryptoBackend, file: StaticString = #filePath, line: UInt = #line) throws {
+        var random = TestRandom(seed: 7)
+        let message = random.bytes(300_000)
+        for context in [try backend.makeSHA256(), try backend.makeHMACSHA256(key: random.bytes(40))] {
+            let whole = try context.digest(message)
+            for cut in [[0], [1, 64, 4096], [65_536, 131_072, 299_999]] {
+                var start = 0
+                for end in cut + [message.count] {
+                    try message[start..<end].withUnsafeBytes { try context.update($0) }
+                    start = end
+                }
+                XCTAssertEqual(try context.finalize(), whole, "\(backend.kind) streamed in pieces ending at \(cut)", file: file, line: line)
+            }
+            XCTAssertEqual(try context.digest(message), whole, file: file, line: line)
+        }
+        XCTAssertEqual(try backend.makeSHA256().finalize().hexString,
+                       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "digest of no update", file: file, line: line)
+    }
+
+    /// Every tampering is an authentication failure; bad arguments are invalidArgument.
+    static func failures(_ backend: any CryptoBackend, file: StaticString = #filePath, line: UInt = #line) throws {
+        var random = TestRandom(seed: 11)
+        let key = random.bytes(32), nonce = random.bytes(12), aad = random.bytes(40), plaintext = random.bytes(1000)
+        let context = try backend.aes256GCM(key: key).makeContext()
+        let sealed = try context.seal(plaintext, nonce: nonce, aad: aad)
+
+        func expect(_ code: CryptoError.Code, _ what: String, _ body: () throws -> Void) {
+            XCTAssertThrowsError(try body(), "\(backend.kind): \(what)", file: file, line: line) { error in
+                XCTAssertEqual((error as? CryptoError)?.code, code, "\(backend.kind): \(what): \(error)", file: file, line: line)
+            }
+        }
+        for position in [0, 500, plaintext.count - 1, plaintext.count, sealed.count - 1] {
+            var bad = sealed
+            bad[position] ^= 0x01
+            expect(.authenticationFailed, "flipped sealed byte \(position)") { _ = try context.open(bad, nonce: nonce, aad: aad) }
+        }
+        var badAAD = aad
+        badAAD[3] ^= 0x80
+        expect(.authenticationFailed, "flipped AAD byte") { _ = try context.open(sealed, nonce: nonce, aad: badAAD) }
+        var badNonce = nonce
+        badNonce[11] ^= 1
+        expect(.authenticationFailed, "other nonce") { _ = try context.open(sealed, nonce: badNonce, aad: aad) }
+        let other = try backend.aes256GCM(key: random.bytes(32)).makeContext()
+        expect(.authenticationFailed, "wrong key") { _ = try other.open(sealed, nonce: nonce, aad: aad) }
+        expect(.authenticationFailed, "truncated to less than a tag") { _ = try context.open(Array(sealed.prefix(15)), nonce: nonce, aad: aad) }
+        expect(.authenticationFailed, "truncated by one byte") { _ = try context.open(Array(sealed.dropLast()), nonce: nonce, aad: aad) }
+        // The context still works after failures.
+        XCTAssertEqual(try context.open(sealed, nonce: nonce, aad: aad), plaintext, file: file, line: line)
+
+        expect(.invalidArgument, "empty AAD") { _ = try context.seal(plaintext, nonce: nonce, aad: []) }
+        expect(.invalidArgument, "11-byte nonce") { _ = try context.seal(plaintext, nonce: Array(nonce.prefix(11)), aad: aad) }
+        expect(.invalidArgument, "16-byte key") { _ = try backend.aes256GCM(key: random.bytes(16)) }
+        expect(.invalidArgument, "small output buffer") {
+            var out = [UInt8](repeating: 0, count: plaintext.count)
+            _ = try plaintext.withUnsafeBytes { p in try nonce.withUnsafeBytes { n in try aad.withUnsafeBytes { a in
+                try out.withUnsafeMutableBytes { try context.seal(p, nonce: n, aad: a, into: $0) } } } }
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //   CAFAlg        C shim: <linux/if_alg.h>, <linux/cryptouser.h> and the CMSG_* macros
 //   AFAlg         the kernel crypto API through AF_ALG sockets; no archives, no swift-crypto
 //   KsealCrypto   one CryptoBackend protocol; kernel (AFAlg) and user-space (swift-crypto) backends
+//   CSystemShim   glibc calls hidden behind _GNU_SOURCE (copy_file_range, getrandom)
 //   KsealArchive  the on-disk format (mirrors Formats/), zstd and SQLite wrappers, create/verify/extract
 //   kseal         the CLI: argument parsing only, one file per subcommand
 import PackageDescription
@@ -22,6 +23,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "CAFAlg"),
+        .target(name: "CSystemShim"),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "AFAlg", dependencies: ["CAFAlg"]),
@@ -29,7 +31,7 @@ let package = Package(
             name: "KsealCrypto",
             dependencies: ["AFAlg", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "KsealArchive", dependencies: ["KsealCrypto", "CZstd", "CSQLite"]),
+        .target(name: "KsealArchive", dependencies: ["KsealCrypto", "CZstd", "CSQLite", "CSystemShim"]),
         .executableTarget(
             name: "kseal",
             dependencies: ["KsealArchive", "KsealCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -37,7 +39,11 @@ let package = Package(
         .executableTarget(name: "kseal-bench", dependencies: ["KsealCrypto", "AFAlg"]),
         // Shared by the test targets only: backend choice for tests (skip on the host, fail inside
         // the kernel harness) and fixtures.
-        .target(name: "KsealTestSupport", dependencies: ["KsealCrypto"], path: "Tests/KsealTestSupport"),
+        .target(
+            name: "KsealTestSupport",
+            dependencies: ["KsealCrypto", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/KsealTestSupport"
+        ),
         .testTarget(name: "AFAlgTests", dependencies: ["AFAlg", "KsealTestSupport"]),
         .testTarget(
             name: "KsealCryptoTests",

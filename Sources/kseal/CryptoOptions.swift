@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import KsealArchive
 import KsealCrypto
 
 extension BackendPreference: ExpressibleByArgument {}
@@ -8,12 +10,49 @@ struct CryptoOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Crypto backend: auto, kernel or userspace.", valueName: "backend"))
     var crypto: BackendPreference = .auto
 
-    /// Selects the backend once for the command, or exits with the unavailable status.
+    @Flag(name: .shortAndLong, help: "Print no notes on stderr (errors and warnings still appear).")
+    var quiet = false
+
+    /// Selects the backend once for the command and says which ran and why.
     func select() throws -> BackendSelection {
-        do {
-            return try CryptoBackends.select(crypto)
-        } catch {
-            throw Failure.report(error)
-        }
+        let selection = try CryptoBackends.select(crypto)
+        if !quiet { Console.error("crypto: \(selection.reason)") }
+        return selection
     }
+
+    func note(_ message: String) {
+        if !quiet { Console.error(message) }
+    }
+}
+
+/// `--key-file`, with `KSEAL_KEY_FILE` and the default key as fallbacks.
+struct KeyOptions: ParsableArguments {
+    @Option(name: [.customShort("k"), .long], help: ArgumentHelp(
+        "The 32-byte key file (default: $KSEAL_KEY_FILE, else the default key made by 'kseal keygen').", valueName: "path"))
+    var keyFile: String?
+
+    /// Where the key comes from: the flag, then KSEAL_KEY_FILE, then the default key.
+    var resolvedPath: String { keyFile ?? ProcessInfo.processInfo.environment["KSEAL_KEY_FILE"] ?? DefaultKey.path }
+
+    func load() throws -> KeyFile {
+        let path = resolvedPath
+        if keyFile == nil, ProcessInfo.processInfo.environment["KSEAL_KEY_FILE"] == nil, !FileManager.default.fileExists(atPath: path) {
+            throw ArchiveError(.usage, "no key: pass --key-file, set KSEAL_KEY_FILE, or run 'kseal keygen' to make the default key \(path)")
+        }
+        return try KeyFile.read(path: path, warn: Console.warn)
+    }
+}
+
+/// The default key: $XDG_CONFIG_HOME/kseal/default.key (~/.config/kseal/default.key).
+enum DefaultKey {
+    static var path: String {
+        let environment = ProcessInfo.processInfo.environment
+        let base = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((environment["HOME"] ?? "/root") + "/.config")
+        return base + "/kseal/default.key"
+    }
+}
+
+/// Path arguments as bytes.
+extension String {
+    var pathBytes: [UInt8] { Array(utf8) }
 }

@@ -11,6 +11,10 @@ struct Doctor: ParsableCommand {
     @OptionGroup var cryptoOptions: CryptoOptions
 
     func run() throws {
+        try Failure.guarding { try report() }
+    }
+
+    private func report() throws {
         var name = utsname()
         uname(&name)
         let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -27,7 +31,7 @@ struct Doctor: ParsableCommand {
                 print("\(label) AF_ALG: yes   driver not listed by the kernel")
             }
         }
-        let selection = try cryptoOptions.select()
+        let selection = try CryptoBackends.select(cryptoOptions.crypto)
         if let context = try? selection.backend.aes256GCM(key: [UInt8](repeating: 0, count: 32)).makeContext(), selection.backend.kind == .kernel {
             print("AEAD limit: \(context.maxMessageSize) bytes of AAD + data per AF_ALG operation")
         }

@@ -1,15 +1,17 @@
 import ArgumentParser
 import Foundation
+import KsealArchive
 import KsealCrypto
 
 /// The documented exit statuses (kseal(1), EXIT STATUS). Errors become statuses here and only here.
-enum ExitStatus: Int32 {
+enum ExitStatus: Int32, CaseIterable {
     case success = 0
     case damaged = 1
     case wrongKey = 2
     case ioError = 3
     case cryptoUnavailable = 4
     case unsupported = 5
+    case refused = 6
     case usage = 64
     case internalError = 70
 }
@@ -17,12 +19,26 @@ enum ExitStatus: Int32 {
 enum Failure {
     /// Prints a one-line message for `error` on stderr and returns the exit code to throw.
     static func report(_ error: any Error) -> ExitCode {
+        if let code = error as? ExitCode { return code }
         let (status, message) = classify(error)
-        FileHandle.standardError.write(Data("kseal: \(message)\n".utf8))
+        Console.error(message)
         return ExitCode(status.rawValue)
     }
 
     static func classify(_ error: any Error) -> (ExitStatus, String) {
+        if let error = error as? ArchiveError {
+            let status: ExitStatus = switch error.code {
+            case .damaged: .damaged
+            case .wrongKey: .wrongKey
+            case .io: .ioError
+            case .cryptoUnavailable: .cryptoUnavailable
+            case .unsupported: .unsupported
+            case .unsafe: .refused
+            case .usage: .usage
+            case .internal: .internalError
+            }
+            return (status, error.message)
+        }
         if let error = error as? CryptoError {
             switch error.code {
             case .unavailable: return (.cryptoUnavailable, "crypto backend unavailable: \(error.message)")
@@ -33,4 +49,25 @@ enum Failure {
         }
         return (.internalError, "\(error)")
     }
+
+    /// Runs a command body, turning every error into its one-line message and exit status.
+    static func guarding(_ body: () throws -> Void) throws {
+        do { try body() } catch { throw report(error) }
+    }
+}
+
+/// stderr output, one line per message, prefixed with the program name.
+enum Console {
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("kseal: \(message)\n".utf8))
+    }
+
+    static func warn(_ message: String) { error("warning: \(message)") }
+
+    /// Raw bytes to stdout (paths may not be UTF-8).
+    static func write(_ bytes: [UInt8]) {
+        FileHandle.standardOutput.write(Data(bytes))
+    }
+
+    static func print(_ line: String) { write(Array((line + "\n").utf8)) }
 }

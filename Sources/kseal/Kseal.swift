@@ -1,4 +1,5 @@
 import ArgumentParser
+import KsealArchive
 import KsealCrypto
 
 @main
@@ -7,9 +8,9 @@ struct Kseal: ParsableCommand {
         commandName: "kseal",
         abstract: "Sealed archives: zstd-compressed chunks sealed with AES-256-GCM, by the kernel crypto API where it can.",
         discussion: "Exit status: 0 success, 1 damaged archive, 2 wrong key, 3 I/O error, 4 crypto backend unavailable, "
-            + "5 unsupported archive, 64 usage error, 70 internal error. See kseal(1).",
+            + "5 unsupported archive, 6 refused unsafe entry, 64 usage error, 70 internal error. See kseal(1).",
         version: KsealVersion.string,
-        subcommands: [Doctor.self]
+        subcommands: [Keygen.self, Create.self, List.self, Verify.self, Extract.self, Info.self, Doctor.self]
     )
 }
 

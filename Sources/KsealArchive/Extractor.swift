@@ -1,0 +1,361 @@
+import CSystemShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Settings for ``Extractor``.
+public struct ExtractOptions: Sendable {
+    /// Paths to extract (each with everything beneath it); empty means all.
+    public var selection: [[UInt8]] = []
+    /// Restore owners (and set-id bits); by default only when running as root.
+    public var restoreOwnership = geteuid() == 0
+    public init() {}
+}
+
+/// Where extracted content goes.
+public enum ExtractDestination: Sendable {
+    /// A directory that must exist; nothing is written outside it.
+    case directory(String)
+    /// File contents, concatenated, each chunk verified before it is written.
+    case standardOutput
+}
+
+/// The outcome of an extraction.
+public struct ExtractReport: Sendable {
+    public var restored = 0
+    public var failed: [VerifyReport.Damage] = []
+    /// Entries refused because writing them would leave the target directory.
+    public var refused: [VerifyReport.Damage] = []
+    public var ioFailures: [VerifyReport.Damage] = []
+    public var archiveProblems: [String] = []
+    public var isComplete: Bool { failed.isEmpty && refused.isEmpty && ioFailures.isEmpty && archiveProblems.isEmpty }
+}
+
+/// Restores entries in archive order, reading the archive once, front to back (spec §8).
+///
+/// A file is written under a temporary name and renamed into place only after every one of its
+/// chunks was authenticated and hash-checked; a damaged file is never presented under its name.
+/// A chunk used again (deduplicated) is copied back from where it was first written and its hash
+/// checked again.
+public final class Extractor {
+    private enum Location {
+        /// In an extracted (or kept temporary) file: parent path, name, offset.
+        case file(parent: [UInt8], name: [UInt8], offset: Int64)
+        /// In the private spool, for chunks first used by an entry that is not being extracted.
+        case spool(offset: Int64)
+    }
+
+    private struct PendingDirectory {
+        let entry: Entry
+    }
+
+    private let reader: ArchiveReader
+    private let options: ExtractOptions
+    private let frames: FrameReader
+    private var report = ExtractReport()
+    private var locations: [Int: Location] = [:]
+    private var failedFrames: [Int: String] = [:]
+    private var restoredFiles: [[UInt8]: (parent: [UInt8], name: [UInt8])] = [:]
+    private var keptTemporaries: [(SystemFile, [UInt8], Int?)] = []
+    private var spool: SystemFile?
+    private var spoolLength: Int64 = 0
+    private var copyBuffer: UnsafeMutableRawBufferPointer
+    /// Chunks some selected entry needs.
+    private var needed = Set<Int>()
+
+    /// - Throws: ``ArchiveError`` only for failures that stop the whole extraction (I/O on the
+    ///   target directory itself, a crypto backend failure); per-entry problems are in the report.
+    public static func extract(_ reader: ArchiveReader, to destination: ExtractDestination, options: ExtractOptions = ExtractOptions()) throws -> ExtractReport {
+        let extractor = try Extractor(reader: reader, options: options)
+        switch destination {
+        case .directory(let path): try extractor.extract(into: TargetDirectory(path: path))
+        case .standardOutput: try extractor.extractToStandardOutput()
+        }
+        return extractor.report
+    }
+
+    private init(reader: ArchiveReader, options: ExtractOptions) throws {
+        self.reader = reader
+        self.options = options
+        frames = try reader.frames()
+        copyBuffer = .allocate(byteCount: Int(reader.header.chunkSize), alignment: 64)
+    }
+
+    deinit { copyBuffer.deallocate() }
+
+    /// Entry ids selected by `options.selection`, with the files that selected hard links share.
+    private func selectedEntries() throws -> Set<Int64> {
+        let entries = reader.index.entries
+        guard !options.selection.isEmpty else { return Set(entries.map(\.id)) }
+        var selections = try options.selection.map { try ArchiveWriter.storedName(for: $0) }
+        selections = selections.filter { !$0.isEmpty }
+        var matched = Set<[UInt8]>()
+        var selected = Set<Int64>()
+        var byPath: [[UInt8]: Int64] = [:]
+        for entry in entries {
+            byPath[entry.path] = entry.id
+            for selection in selections where entry.path == selection || (entry.path.starts(with: selection + [UInt8(ascii: "/")])) {
+                matched.insert(selection)
+                selected.insert(entry.id)
+                if entry.kind == .hardLink, let target = entry.target, let id = byPath[target] { selected.insert(id) }
+            }
+        }
+        if let missing = selections.first(where: { !matched.contains($0) }) {
+            throw ArchiveError(.usage, "\(display(missing)): not found in the archive")
+        }
+        return selected
+    }
+
+    private func extract(into target: TargetDirectory) throws {
+        let selected = try selectedEntries()
+        // Chunks a selected file will need, whichever entry first brings them.
+        for entry in reader.index.entries where selected.contains(entry.id) { needed.formUnion(entry.chunks) }
+        var directories: [Entry] = []
+        for entry in reader.index.entries {
+            guard selected.contains(entry.id) else {
+                if entry.kind == .file { try pass(over: entry, target: target) }
+                continue
+            }
+            do {
+                switch entry.kind {
+                case .file: try writeFile(entry, target: target)
+                case .directory:
+                    try makeDirectory(entry, target: target)
+                    directories.append(entry)
+                case .symlink: try makeSymlink(entry, target: target)
+                case .hardLink: try makeHardLink(entry, target: target)
+                }
+            } catch let error as ArchiveError {
+                record(error, for: entry.path)
+                // Whatever stopped this entry, the frames it brings must still be read past.
+                if entry.kind == .file { try pass(over: entry, target: target) }
+            }
+        }
+        do { try frames.finish() } catch let error as ArchiveError where error.code == .damaged {
+            report.archiveProblems.append(error.message)
+        }
+        // Directory metadata last, deepest first, so their contents could be written.
+        for entry in directories.reversed() {
+            do {
+                let (parent, name, _) = try target.parent(of: entry.path)
+                let directory = try target.openDirectory(name, in: parent, shownAs: entry.path, create: false)
+                try applyMetadata(entry, to: directory)
+            } catch let error as ArchiveError { record(error, for: entry.path) }
+        }
+        for (directory, name, token) in keptTemporaries {
+            _ = withCPath(name) { unlinkat(directory.descriptor, $0, 0) }
+            TemporaryFiles.unregister(token)
+        }
+    }
+
+    private func record(_ error: ArchiveError, for path: [UInt8]) {
+        let damage = VerifyReport.Damage(path: path, reason: error.message)
+        switch error.code {
+        case .damaged: report.failed.append(damage)
+        case .unsafe: report.refused.append(damage)
+        default: report.ioFailures.append(damage)
+        }
+    }
+
+    /// Consumes the new frames of an entry that is not extracted, keeping those needed later.
+    private func pass(over entry: Entry, target: TargetDirectory) throws {
+        for ordinal in entry.chunks where ordinal == frames.nextOrdinal {
+            let keep = needed.contains(ordinal)
+            do {
+                let count = try frames.next(open: keep)
+                if keep { try toSpool(count: count, ordinal: ordinal, target: target) }
+            } catch let error as ArchiveError where error.code == .damaged {
+                failedFrames[ordinal] = error.message
+            }
+        }
+    }
+
+    private func toSpool(count: Int, ordinal: Int, target: TargetDirectory) throws {
+        if spool == nil { spool = try unlinkedTemporaryFile(in: target.rootPath) }
+        try spool!.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count]))
+        locations[ordinal] = .spool(offset: spoolLength)
+        spoolLength += Int64(count)
+    }
+
+    /// Fills `copyBuffer` with the verified plaintext of an earlier chunk.
+    private func readBack(_ ordinal: Int, target: TargetDirectory) throws -> Int {
+        if let failure = failedFrames[ordinal] { throw ArchiveError(.damaged, failure) }
+        let count = reader.index.chunks[ordinal].plainLength
+        let buffer = UnsafeMutableRawBufferPointer(rebasing: copyBuffer[0..<count])
+        let got: Int
+        switch locations[ordinal] {
+        case .file(let parentPath, let name, let offset):
+            let parent = try target.directory(at: parentPath)
+            let file = try SystemFile.open(at: parent, name: name, flags: O_RDONLY | O_NOFOLLOW | O_CLOEXEC, shownAs: display(name))
+            got = try file.pread(into: buffer, at: offset)
+        case .spool(let offset):
+            got = try spool!.pread(into: buffer, at: offset)
+        case nil:
+            throw ArchiveError(.damaged, "frame \(ordinal) is not available")
+        }
+        guard got == count else { throw ArchiveError(.damaged, "frame \(ordinal): copy source changed during extraction") }
+        try frames.checkHash(UnsafeRawBufferPointer(buffer), ordinal: ordinal)
+        return count
+    }
+
+    private func writeFile(_ entry: Entry, target: TargetDirectory) throws {
+        let (parent, name, parentPath) = try target.parent(of: entry.path)
+        let temporary = temporaryName()
+        let token = TemporaryFiles.register(target.absolutePath(parentPath: parentPath, name: temporary))
+        let file: SystemFile
+        do {
+            file = try SystemFile.open(at: parent, name: temporary, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600,
+                                       shownAs: display(entry.path))
+        } catch {
+            TemporaryFiles.unregister(token)
+            throw error
+        }
+        var failure: ArchiveError?
+        var offset: Int64 = 0
+        var written: [Int] = []
+        do {
+            for ordinal in entry.chunks {
+                let isNew = ordinal == frames.nextOrdinal
+                do {
+                    if isNew {
+                        let count = try frames.next(open: true)
+                        guard failure == nil else {
+                            if needed.contains(ordinal) { try toSpool(count: count, ordinal: ordinal, target: target) }
+                            continue
+                        }
+                        try file.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count]))
+                        locations[ordinal] = .file(parent: parentPath, name: temporary, offset: offset)
+                        written.append(ordinal)
+                        offset += Int64(count)
+                    } else if failure == nil {
+                        let count = try readBack(ordinal, target: target)
+                        try file.writeAll(UnsafeRawBufferPointer(rebasing: copyBuffer[0..<count]))
+                        offset += Int64(count)
+                    }
+                } catch let error as ArchiveError where error.code == .damaged {
+                    if isNew { failedFrames[ordinal] = error.message }
+                    if failure == nil { failure = error }
+                }
+            }
+            if failure == nil {
+                try applyMetadata(entry, to: file)
+                try rename(temporary, to: name, in: parent, path: entry.path)
+            }
+        } catch {
+            // Not damage but a failure to write (disk full, permissions): nothing of it stays.
+            _ = withCPath(temporary) { unlinkat(parent.descriptor, $0, 0) }
+            TemporaryFiles.unregister(token)
+            for ordinal in written { locations[ordinal] = nil }
+            throw error
+        }
+        if let failure {
+            // Kept (under its temporary name) until the end: later entries may copy verified chunks from it.
+            keptTemporaries.append((parent, temporary, token))
+            throw ArchiveError(.damaged, "not restored: \(failure.message)")
+        }
+        TemporaryFiles.unregister(token)
+        for ordinal in written {
+            if case .file(_, _, let at) = locations[ordinal] { locations[ordinal] = .file(parent: parentPath, name: name, offset: at) }
+        }
+        restoredFiles[entry.path] = (parentPath, name)
+        report.restored += 1
+    }
+
+    private func makeDirectory(_ entry: Entry, target: TargetDirectory) throws {
+        let (parent, name, _) = try target.parent(of: entry.path)
+        _ = try target.openDirectory(name, in: parent, shownAs: entry.path, create: true, mode: 0o700)
+        report.restored += 1
+    }
+
+    private func makeSymlink(_ entry: Entry, target: TargetDirectory) throws {
+        let (parent, name, _) = try target.parent(of: entry.path)
+        let temporary = temporaryName()
+        let made = withCPath(entry.target!) { link in withCPath(temporary) { symlinkat(link, parent.descriptor, $0) } }
+        guard made == 0 else { throw target.ioError("symlink", entry.path) }
+        do {
+            if options.restoreOwnership {
+                let changed = withCPath(temporary) { fchownat(parent.descriptor, $0, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW) }
+                guard changed == 0 else { throw target.ioError("lchown", entry.path) }
+            }
+            var times = [timespec(tv_sec: 0, tv_nsec: kseal_utime_omit()), timespec(tv_sec: Int(entry.mtimeSeconds), tv_nsec: Int(entry.mtimeNanoseconds))]
+            _ = withCPath(temporary) { utimensat(parent.descriptor, $0, &times, AT_SYMLINK_NOFOLLOW) }
+            try rename(temporary, to: name, in: parent, path: entry.path)
+        } catch {
+            _ = withCPath(temporary) { unlinkat(parent.descriptor, $0, 0) }
+            throw error
+        }
+        report.restored += 1
+    }
+
+    private func makeHardLink(_ entry: Entry, target: TargetDirectory) throws {
+        guard let linked = entry.target, let source = restoredFiles[linked] else {
+            throw ArchiveError(.damaged, "\(display(entry.path)): hard link to \(display(entry.target ?? [])), which was not restored")
+        }
+        let (sourceParent, _, _) = try target.parent(of: linked)
+        let (parent, name, _) = try target.parent(of: entry.path)
+        let temporary = temporaryName()
+        let made = withCPath(source.name) { from in withCPath(temporary) { linkat(sourceParent.descriptor, from, parent.descriptor, $0, 0) } }
+        guard made == 0 else { throw target.ioError("link", entry.path) }
+        do { try rename(temporary, to: name, in: parent, path: entry.path) } catch {
+            _ = withCPath(temporary) { unlinkat(parent.descriptor, $0, 0) }
+            throw error
+        }
+        report.restored += 1
+    }
+
+    private func rename(_ temporary: [UInt8], to name: [UInt8], in directory: SystemFile, path: [UInt8]) throws {
+        let renamed = withCPath(temporary) { from in withCPath(name) { renameat(directory.descriptor, from, directory.descriptor, $0) } }
+        guard renamed == 0 else {
+            let error = SystemError(call: "rename", path: display(path), errno: errno)
+            throw ArchiveError(.io, error.description, cause: error)
+        }
+    }
+
+    /// Owner (when allowed), mode and mtime. Set-id bits are restored only with ownership.
+    private func applyMetadata(_ entry: Entry, to file: SystemFile) throws {
+        var mode = entry.mode
+        if options.restoreOwnership {
+            try file.fchown(uid: entry.uid, gid: entry.gid)
+        } else {
+            mode &= 0o1777
+        }
+        try file.fchmod(mode)
+        try file.setModificationTime(seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds)
+    }
+
+    /// Selected files' contents to standard output, each chunk verified before it is written.
+    private func extractToStandardOutput() throws {
+        let selected = try selectedEntries()
+        let output = SystemFile.standardOutput()
+        for entry in reader.index.entries where selected.contains(entry.id) { needed.formUnion(entry.chunks) }
+        var contents: [[UInt8]: [Int]] = [:]
+        for entry in reader.index.entries {
+            let chunks = entry.kind == .hardLink ? (contents[entry.target!] ?? []) : entry.chunks
+            if entry.kind == .file { contents[entry.path] = chunks }
+            for ordinal in chunks {
+                if ordinal == frames.nextOrdinal {
+                    let wanted = selected.contains(entry.id) || needed.contains(ordinal)
+                    let count = try frames.next(open: wanted)
+                    if selected.contains(entry.id) { try output.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count])) }
+                    if needed.contains(ordinal) { try toSpoolForOutput(count: count, ordinal: ordinal) }
+                } else if selected.contains(entry.id) {
+                    guard case .spool(let offset) = locations[ordinal] else { throw ArchiveError(.damaged, "frame \(ordinal) is not available") }
+                    let count = reader.index.chunks[ordinal].plainLength
+                    let buffer = UnsafeMutableRawBufferPointer(rebasing: copyBuffer[0..<count])
+                    guard try spool!.pread(into: buffer, at: offset) == count else { throw ArchiveError(.io, "spool ended early") }
+                    try frames.checkHash(UnsafeRawBufferPointer(buffer), ordinal: ordinal)
+                    try output.writeAll(UnsafeRawBufferPointer(buffer))
+                }
+            }
+            if selected.contains(entry.id), entry.kind == .file || entry.kind == .hardLink { report.restored += 1 }
+        }
+        try frames.finish()
+    }
+
+    private func toSpoolForOutput(count: Int, ordinal: Int) throws {
+        if spool == nil { spool = try unlinkedTemporaryFile(in: ProcessEnvironment.temporaryDirectory) }
+        try spool!.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count]))
+        locations[ordinal] = .spool(offset: spoolLength)
+        spoolLength += Int64(count)
+    }
+}

@@ -1,0 +1,286 @@
+import CSystemShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed file-system call: the call, the path and errno. Wrapped in an ``ArchiveError`` `.io`.
+public struct SystemError: Error, Sendable, CustomStringConvertible {
+    public let call: String
+    public let path: String
+    public let errno: Int32
+    public var description: String { "\(path): \(String(cString: strerror(errno)))" }
+}
+
+/// Retries a syscall on EINTR and turns -1 into a thrown `.io` error naming `path`.
+@inline(__always)
+func syscallRetrying<T: FixedWidthInteger>(_ call: String, _ path: @autoclosure () -> String, _ body: () -> T) throws -> T {
+    while true {
+        let result = body()
+        if result != -1 { return result }
+        let code = errno
+        if code == EINTR { continue }
+        let error = SystemError(call: call, path: path(), errno: code)
+        throw ArchiveError(.io, error.description, cause: error)
+    }
+}
+
+/// Calls `body` with `bytes` as a NUL-terminated C string.
+func withCPath<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
+    try (bytes + [0]).withUnsafeBufferPointer { buffer in
+        try buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { try body($0) }
+    }
+}
+
+/// Path bytes for messages: UTF-8 where valid, with invalid bytes replaced.
+func display(_ path: [UInt8]) -> String { String(decoding: path, as: UTF8.self) }
+
+/// What `lstat`/`fstat` report, in kseal's terms.
+struct FileStatus {
+    enum Kind { case regular, directory, symlink, other(String) }
+    let kind: Kind
+    let mode: UInt32
+    let uid: UInt32
+    let gid: UInt32
+    let size: Int64
+    let mtimeSeconds: Int64
+    let mtimeNanoseconds: Int64
+    let device: UInt64
+    let inode: UInt64
+    let linkCount: UInt64
+
+    init(_ st: stat) {
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: kind = .regular
+        case S_IFDIR: kind = .directory
+        case S_IFLNK: kind = .symlink
+        case S_IFIFO: kind = .other("FIFO")
+        case S_IFSOCK: kind = .other("socket")
+        case S_IFCHR: kind = .other("character device")
+        case S_IFBLK: kind = .other("block device")
+        default: kind = .other("unknown file type")
+        }
+        mode = UInt32(st.st_mode & 0o7777)
+        uid = st.st_uid
+        gid = st.st_gid
+        size = Int64(st.st_size)
+        mtimeSeconds = Int64(st.st_mtim.tv_sec)
+        mtimeNanoseconds = Int64(st.st_mtim.tv_nsec)
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        linkCount = UInt64(st.st_nlink)
+    }
+
+    /// `lstat`: never follows a final symlink.
+    static func of(_ path: [UInt8]) throws -> FileStatus {
+        var st = stat()
+        _ = try withCPath(path) { p in try syscallRetrying("lstat", display(path)) { lstat(p, &st) } }
+        return FileStatus(st)
+    }
+}
+
+/// A file's identity on its file system, to find hard links.
+struct FileIdentity: Hashable {
+    let device: UInt64
+    let inode: UInt64
+}
+
+extension FileStatus {
+    var identity: FileIdentity { FileIdentity(device: device, inode: inode) }
+}
+
+/// The directory part of a path (`.` for a bare name).
+func directoryName(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+}
+
+enum ProcessEnvironment {
+    static var temporaryDirectory: String {
+        if let dir = getenv("TMPDIR"), dir.pointee != 0 { return String(cString: dir) }
+        return "/tmp"
+    }
+}
+
+/// A private scratch file that has no name: it vanishes when closed, even after `kill -9`.
+func unlinkedTemporaryFile(in directory: String) throws -> SystemFile {
+    let path = "\(directory)/.kseal-scratch-\(TemporaryFiles.suffix())"
+    let file = try SystemFile.open(path, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600)
+    _ = try syscallRetrying("unlink", path) { unlink(path) }
+    return file
+}
+
+/// A file written under a temporary name in its final directory and renamed into place by
+/// ``commit()``; removed if never committed (or on SIGINT/SIGTERM, see ``TemporaryFiles``).
+final class AtomicOutput {
+    let path: String
+    let temporaryPath: String
+    let file: SystemFile
+    private var token: Int?
+    private var committed = false
+
+    init(path: String, mode: mode_t = 0o666) throws {
+        self.path = path
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        temporaryPath = "\(directoryName(path))/.\(name).kseal-\(TemporaryFiles.suffix())"
+        token = TemporaryFiles.register(temporaryPath)
+        do {
+            file = try SystemFile.open(temporaryPath, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: mode)
+        } catch {
+            TemporaryFiles.unregister(token)
+            throw error
+        }
+    }
+
+    /// Flushes the file to disk and renames it over `path`.
+    func commit() throws {
+        try file.sync()
+        _ = try syscallRetrying("rename", path) { rename(temporaryPath, path) }
+        committed = true
+        TemporaryFiles.unregister(token)
+        token = nil
+        if let directory = try? SystemFile.open(directoryName(path), flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC) { try? directory.sync() }
+    }
+
+    deinit {
+        if !committed { unlink(temporaryPath) }
+        TemporaryFiles.unregister(token)
+    }
+}
+
+/// An open file descriptor, closed when the object goes away.
+final class SystemFile {
+    let descriptor: Int32
+    let path: String
+
+    init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    deinit { close(descriptor) }
+
+    static func open(_ path: String, flags: Int32, mode: mode_t = 0) throws -> SystemFile {
+        let fd = try syscallRetrying("open", path) { Glibc.open(path, flags, mode) }
+        return SystemFile(descriptor: fd, path: path)
+    }
+
+    static func open(bytes path: [UInt8], flags: Int32, mode: mode_t = 0) throws -> SystemFile {
+        let fd = try withCPath(path) { p in try syscallRetrying("open", display(path)) { Glibc.open(p, flags, mode) } }
+        return SystemFile(descriptor: fd, path: display(path))
+    }
+
+    /// `openat` relative to a directory descriptor.
+    static func open(at directory: SystemFile, name: [UInt8], flags: Int32, mode: mode_t = 0, shownAs: String) throws -> SystemFile {
+        let fd = try withCPath(name) { p in try syscallRetrying("openat", shownAs) { openat(directory.descriptor, p, flags, mode) } }
+        return SystemFile(descriptor: fd, path: shownAs)
+    }
+
+    /// A new descriptor for standard input (a pipe, for streaming extract).
+    static func standardInput() -> SystemFile { SystemFile(descriptor: dup(STDIN_FILENO), path: "standard input") }
+    static func standardOutput() -> SystemFile { SystemFile(descriptor: dup(STDOUT_FILENO), path: "standard output") }
+
+    func status() throws -> FileStatus {
+        var st = stat()
+        _ = try syscallRetrying("fstat", path) { fstat(descriptor, &st) }
+        return FileStatus(st)
+    }
+
+    /// Reads until `buffer` is full or end of file.
+    /// - Returns: bytes read; less than `buffer.count` only at end of file.
+    func readFully(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var total = 0
+        while total < buffer.count {
+            let n = try syscallRetrying("read", path) { read(descriptor, buffer.baseAddress! + total, buffer.count - total) }
+            if n == 0 { break }
+            total += n
+        }
+        return total
+    }
+
+    func pread(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        var total = 0
+        while total < buffer.count {
+            let n = try syscallRetrying("pread", path) { Glibc.pread(descriptor, buffer.baseAddress! + total, buffer.count - total, off_t(offset) + off_t(total)) }
+            if n == 0 { break }
+            total += n
+        }
+        return total
+    }
+
+    func writeAll(_ buffer: UnsafeRawBufferPointer) throws {
+        var total = 0
+        while total < buffer.count {
+            total += try syscallRetrying("write", path) { write(descriptor, buffer.baseAddress! + total, buffer.count - total) }
+        }
+    }
+
+    func writeAll(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try writeAll($0) } }
+
+    func sync() throws { _ = try syscallRetrying("fsync", path) { fsync(descriptor) } }
+    func fchmod(_ mode: UInt32) throws { _ = try syscallRetrying("fchmod", path) { Glibc.fchmod(descriptor, mode_t(mode)) } }
+    func fchown(uid: UInt32, gid: UInt32) throws { _ = try syscallRetrying("fchown", path) { Glibc.fchown(descriptor, uid, gid) } }
+
+    func setModificationTime(seconds: Int64, nanoseconds: Int64) throws {
+        var times = [timespec(tv_sec: 0, tv_nsec: kseal_utime_omit()), timespec(tv_sec: Int(seconds), tv_nsec: Int(nanoseconds))]
+        _ = try syscallRetrying("futimens", path) { futimens(descriptor, &times) }
+    }
+
+    func seekToStart() throws { _ = try syscallRetrying("lseek", path) { lseek(descriptor, 0, SEEK_SET) } }
+
+    /// Copies `length` bytes from `source` (from its offset 0) to this file's current position,
+    /// in the kernel where it can (`copy_file_range`), else through a buffer.
+    func append(from source: SystemFile, length: Int64) throws {
+        var offset: Int64 = 0
+        var remaining = length
+        while remaining > 0 {
+            let n = kseal_copy_file_range(source.descriptor, &offset, descriptor, Int(min(remaining, 1 << 30)))
+            if n > 0 { remaining -= Int64(n); continue }
+            if n == 0 { throw ArchiveError(.io, "\(source.path): ended early while copying") }
+            if errno == EINTR { continue }
+            if [EXDEV, EINVAL, ENOSYS, EOPNOTSUPP, EBADF].contains(errno) { break }
+            let error = SystemError(call: "copy_file_range", path: path, errno: errno)
+            throw ArchiveError(.io, error.description, cause: error)
+        }
+        guard remaining > 0 else { return }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while remaining > 0 {
+            let want = Int(min(remaining, Int64(buffer.count)))
+            let got = try buffer.withUnsafeMutableBytes { try source.pread(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), at: offset) }
+            guard got == want else { throw ArchiveError(.io, "\(source.path): ended early while copying") }
+            try buffer.withUnsafeBytes { try writeAll(UnsafeRawBufferPointer(rebasing: $0[0..<want])) }
+            offset += Int64(want)
+            remaining -= Int64(want)
+        }
+    }
+}
+
+/// The names in a directory (not `.` and `..`), sorted bytewise so archives are deterministic.
+func directoryEntries(_ path: [UInt8]) throws -> [[UInt8]] {
+    let fd = try withCPath(path) { p in try syscallRetrying("open", display(path)) { open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) } }
+    guard let dir = fdopendir(fd) else {
+        close(fd)
+        throw ArchiveError(.io, "\(display(path)): cannot list directory")
+    }
+    defer { closedir(dir) }
+    var names: [[UInt8]] = []
+    while true {
+        errno = 0
+        guard let entry = readdir(dir) else {
+            if errno != 0 { throw ArchiveError(.io, "\(display(path)): \(String(cString: strerror(errno)))") }
+            break
+        }
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+        if name == [46] || name == [46, 46] { continue }
+        names.append(name)
+    }
+    return names.sorted { $0.lexicographicallyPrecedes($1) }
+}
+
+/// The target of a symbolic link, as raw bytes.
+func readLinkTarget(_ path: [UInt8]) throws -> [UInt8] {
+    var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = try withCPath(path) { p in
+        try syscallRetrying("readlink", display(path)) { buffer.withUnsafeMutableBufferPointer { readlink(p, UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count) } }
+    }
+    return Array(buffer.prefix(n))
+}

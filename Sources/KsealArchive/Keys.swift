@@ -1,0 +1,130 @@
+import CSystemShim
+#if canImport(Glibc)
+import Glibc
+#endif
+import KsealCrypto
+
+/// A 256-bit key file as made by `kseal keygen`: exactly 32 raw bytes.
+public struct KeyFile: Sendable {
+    public static let size = 32
+    public let bytes: [UInt8]
+
+    public init(bytes: [UInt8]) throws {
+        guard bytes.count == Self.size else { throw ArchiveError(.usage, "a key file holds exactly \(Self.size) bytes, this one \(bytes.count)") }
+        self.bytes = bytes
+    }
+
+    /// A new key from the system's random source.
+    public static func generate() throws -> KeyFile { try KeyFile(bytes: SecureRandom.bytes(size)) }
+
+    /// Reads a key file.
+    /// - Parameter warn: told when the file is readable by group or others.
+    /// - Throws: ``ArchiveError`` `.usage` when the file is missing, unreadable or not 32 bytes.
+    public static func read(path: String, warn: (String) -> Void) throws -> KeyFile {
+        let file: SystemFile
+        do { file = try SystemFile.open(path, flags: O_RDONLY | O_CLOEXEC) } catch let error as ArchiveError {
+            throw ArchiveError(.usage, "cannot read key file: \(error.message)", cause: error)
+        }
+        let status = try file.status()
+        if status.mode & 0o077 != 0 {
+            warn("key file \(path) is accessible by group or others (mode \(String(status.mode & 0o777, radix: 8))); chmod 600 it")
+        }
+        var buffer = [UInt8](repeating: 0, count: size + 1)
+        let count = try buffer.withUnsafeMutableBytes { try file.readFully(into: $0) }
+        guard count == size else { throw ArchiveError(.usage, "key file \(path) is not a kseal key (\(count == size + 1 ? "more than" : "\(count) of") \(size) bytes)") }
+        return try KeyFile(bytes: Array(buffer.prefix(size)))
+    }
+
+    /// Writes the key with mode 0600, refusing to replace an existing file.
+    public func write(to path: String) throws {
+        let file: SystemFile
+        do {
+            file = try SystemFile.open(path, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600)
+        } catch let error as ArchiveError where (error.cause as? SystemError)?.errno == EEXIST {
+            throw ArchiveError(.usage, "\(path) exists; kseal keygen never overwrites a key", cause: error)
+        }
+        try bytes.withUnsafeBytes { try file.writeAll($0) }
+        try file.fchmod(0o600)
+        try file.sync()
+    }
+}
+
+/// Randomness from the kernel (getrandom), for data keys, archive ids and key files.
+public enum SecureRandom {
+    public static func bytes(_ count: Int) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = out.withUnsafeMutableBytes { kseal_getrandom($0.baseAddress! + filled, count - filled) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ArchiveError(.internal, "getrandom failed (errno \(errno))")
+            }
+            filled += n
+        }
+        return out
+    }
+}
+
+/// The per-archive secrets: a fresh data key and a random archive id (spec §3).
+public struct ArchiveSecrets: Sendable {
+    public let dataKey: [UInt8]
+    public let archiveID: [UInt8]
+
+    /// Fixed secrets, for test vectors only: the CLI always draws fresh ones.
+    public init(dataKey: [UInt8], archiveID: [UInt8]) {
+        precondition(dataKey.count == 32 && archiveID.count == 32)
+        self.dataKey = dataKey
+        self.archiveID = archiveID
+    }
+
+    static func fresh() throws -> ArchiveSecrets { ArchiveSecrets(dataKey: try SecureRandom.bytes(32), archiveID: try SecureRandom.bytes(32)) }
+}
+
+/// Keys derived from the data key by HKDF-SHA256 through the backend (spec §3).
+struct Subkeys {
+    let chunk: [UInt8]
+    let index: [UInt8]
+    let header: [UInt8]
+    let commitment: [UInt8]
+
+    init(backend: any CryptoBackend, dataKey: [UInt8], archiveID: [UInt8]) throws {
+        let prk = try HKDFSHA256.extract(backend: backend, inputKey: dataKey, salt: archiveID)
+        func expand(_ label: [UInt8]) throws -> [UInt8] {
+            try HKDFSHA256.expand(backend: backend, pseudoRandomKey: prk, info: label, outputLength: 32)
+        }
+        chunk = try expand(Label.chunk)
+        index = try expand(Label.index)
+        header = try expand(Label.header)
+        commitment = try expand(Label.commit)
+    }
+}
+
+/// Key-file slots (spec §4): the data key wrapped under a key derived from the key file.
+enum KeyFileSlot {
+    static let bodySize = 32 + FormatV1.tagSize
+
+    static func wrap(dataKey: [UInt8], keyFile: KeyFile, header: ArchiveHeader, slotIndex: UInt16, backend: any CryptoBackend) throws -> KeySlot {
+        let context = try wrappingContext(keyFile: keyFile, archiveID: header.archiveID, backend: backend)
+        let aad = slotAAD(header: header, slotIndex: slotIndex, kind: KeySlotKind.keyFile.rawValue)
+        let body = try context.seal(dataKey, nonce: counterNonce(UInt64(slotIndex)), aad: aad)
+        return KeySlot(kind: KeySlotKind.keyFile.rawValue, body: body)
+    }
+
+    /// - Returns: the data key, or nil when this slot does not open with `keyFile`.
+    static func unwrap(_ slot: KeySlot, keyFile: KeyFile, header: ArchiveHeader, slotIndex: UInt16, backend: any CryptoBackend) throws -> [UInt8]? {
+        guard slot.kind == KeySlotKind.keyFile.rawValue, slot.body.count == bodySize else { return nil }
+        let context = try wrappingContext(keyFile: keyFile, archiveID: header.archiveID, backend: backend)
+        let aad = slotAAD(header: header, slotIndex: slotIndex, kind: slot.kind)
+        do {
+            return try context.open(slot.body, nonce: counterNonce(UInt64(slotIndex)), aad: aad)
+        } catch let error as CryptoError where error.code == .authenticationFailed {
+            return nil
+        }
+    }
+
+    private static func wrappingContext(keyFile: KeyFile, archiveID: [UInt8], backend: any CryptoBackend) throws -> any AEADContext {
+        let kek = try HKDFSHA256.deriveKey(backend: backend, inputKey: keyFile.bytes, salt: archiveID, info: Label.keyFileSlot, outputLength: 32)
+        return try backend.aes256GCM(key: kek).makeContext()
+    }
+}

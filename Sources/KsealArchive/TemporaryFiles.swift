@@ -1,0 +1,62 @@
+import CSystemShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Files that must not survive an interrupted run: partial archives and files being extracted.
+///
+/// Paths are kept as C strings in a fixed table so a signal handler can unlink them without
+/// allocating (only async-signal-safe calls happen in the handler).
+public enum TemporaryFiles {
+    private static let capacity = 1024
+    nonisolated(unsafe) private static let table: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+        let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: capacity)
+        table.initialize(repeating: nil, count: capacity)
+        return table
+    }()
+    nonisolated(unsafe) private static var lock = pthread_mutex_t()
+    nonisolated(unsafe) private static var lockReady: Bool = {
+        pthread_mutex_init(&lock, nil)
+        return true
+    }()
+
+    /// Removes registered files and exits 130 on SIGINT, SIGTERM and SIGHUP.
+    public static func installSignalHandlers() {
+        _ = lockReady
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig) { number in
+                for i in 0..<TemporaryFiles.capacity {
+                    if let path = TemporaryFiles.table[i] { unlink(path) }
+                }
+                _exit(128 + number)
+            }
+        }
+    }
+
+    /// Registers `path` for removal on a signal; returns a token for ``unregister(_:)``.
+    static func register(_ path: String) -> Int? {
+        _ = lockReady
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        for i in 0..<capacity where table[i] == nil {
+            table[i] = strdup(path)
+            return i
+        }
+        return nil
+    }
+
+    static func unregister(_ token: Int?) {
+        guard let token else { return }
+        pthread_mutex_lock(&lock)
+        let path = table[token]
+        table[token] = nil
+        pthread_mutex_unlock(&lock)
+        free(path)
+    }
+
+    /// A random suffix for temporary names.
+    static func suffix() -> String {
+        let bytes = (try? SecureRandom.bytes(6)) ?? [UInt8](repeating: 0, count: 6)
+        return bytes.map { String($0, radix: 16) }.joined()
+    }
+}

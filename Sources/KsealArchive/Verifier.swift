@@ -1,0 +1,56 @@
+/// The outcome of ``Verifier/verify(_:)``.
+public struct VerifyReport: Sendable {
+    public struct Damage: Sendable {
+        public let path: [UInt8]
+        public let reason: String
+    }
+    public var frames = 0
+    public var framesFailed = 0
+    public var files = 0
+    /// Damaged files, in archive order, each with the first problem found.
+    public var damagedFiles: [Damage] = []
+    /// Problems with the archive as a whole (truncation, end marker, trailing bytes).
+    public var archiveProblems: [String] = []
+    public var isIntact: Bool { framesFailed == 0 && damagedFiles.isEmpty && archiveProblems.isEmpty }
+}
+
+/// Opens and hash-checks every frame; reads nothing but the archive.
+public enum Verifier {
+    /// - Throws: only for errors that stop reading altogether (I/O, crypto backend failure).
+    public static func verify(_ reader: ArchiveReader) throws -> VerifyReport {
+        var report = VerifyReport()
+        let frames = try reader.frames()
+        var failures: [Int: String] = [:]
+        for ordinal in 0..<reader.index.chunks.count {
+            do {
+                try frames.next()
+            } catch let error as ArchiveError where error.code == .damaged {
+                failures[ordinal] = frames.truncation == nil ? error.message : "missing: archive truncated"
+            }
+        }
+        report.frames = reader.index.chunks.count
+        report.framesFailed = failures.count
+        if let truncation = frames.truncation {
+            report.archiveProblems.append(truncation.message)
+        } else {
+            do { try frames.finish() } catch let error as ArchiveError where error.code == .damaged {
+                report.archiveProblems.append(error.message)
+            }
+        }
+        var damaged: [[UInt8]: String] = [:]
+        for entry in reader.index.entries {
+            switch entry.kind {
+            case .file:
+                report.files += 1
+                if let reason = entry.chunks.lazy.compactMap({ failures[$0] }).first { damaged[entry.path] = reason }
+            case .hardLink:
+                report.files += 1
+                if let target = entry.target, let reason = damaged[target] { damaged[entry.path] = "hard link to a damaged file: \(reason)" }
+            case .directory, .symlink:
+                continue
+            }
+            if let reason = damaged[entry.path] { report.damagedFiles.append(.init(path: entry.path, reason: reason)) }
+        }
+        return report
+    }
+}

@@ -1,0 +1,72 @@
+import CZstd
+
+/// A zstd compression context, reused for every chunk on one thread.
+final class ZstdCompressor {
+    private let context: OpaquePointer
+
+    /// - Parameter level: zstd level (1…19; kseal's default is 3).
+    /// - Throws: ``ArchiveError`` if libzstd cannot allocate or rejects the level.
+    init(level: Int32) throws {
+        guard let context = ZSTD_createCCtx() else { throw ArchiveError(.internal, "zstd: cannot allocate a compression context") }
+        self.context = context
+        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level), "set level \(level)")
+        // The frame header records the content size; readers check it before allocating.
+        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1), "set contentSizeFlag")
+        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 0), "set checksumFlag")
+    }
+
+    deinit { ZSTD_freeCCtx(context) }
+
+    /// Compresses `input` into `output`.
+    /// - Returns: the compressed size, or nil when it would not be smaller than `output.count`
+    ///   (the caller stores the chunk raw instead).
+    func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
+        let result = ZSTD_compress2(context, output.baseAddress, output.count, input.baseAddress, input.count)
+        if ZSTD_isError(result) != 0 { return nil }
+        return result
+    }
+
+    static func bound(_ size: Int) -> Int { ZSTD_compressBound(size) }
+
+    private func check(_ code: Int, _ what: String) throws {
+        if ZSTD_isError(code) != 0 {
+            throw ArchiveError(.internal, "zstd: cannot \(what): \(String(cString: ZSTD_getErrorName(code)))")
+        }
+    }
+}
+
+/// A zstd decompression context with a bounded window, reused on one thread.
+final class ZstdDecompressor {
+    private let context: OpaquePointer
+
+    /// - Parameter windowLogMax: the largest window a frame may ask for (log2 bytes).
+    init(windowLogMax: Int32) throws {
+        guard let context = ZSTD_createDCtx() else { throw ArchiveError(.internal, "zstd: cannot allocate a decompression context") }
+        self.context = context
+        if ZSTD_isError(ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, windowLogMax)) != 0 {
+            throw ArchiveError(.internal, "zstd: cannot bound the window")
+        }
+    }
+
+    deinit { ZSTD_freeDCtx(context) }
+
+    /// Decompresses one frame that must expand to exactly `output.count` bytes.
+    ///
+    /// The declared content size is checked before any work, and the output buffer is the bound,
+    /// so a frame that claims or produces more (a decompression bomb) fails without allocating.
+    /// - Throws: ``ArchiveError`` `.damaged` describing the mismatch.
+    func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, what: String) throws {
+        let declared = ZSTD_getFrameContentSize(input.baseAddress, input.count)
+        guard declared == UInt64(output.count) else {
+            let shown = declared >= ZSTD_CONTENTSIZE_ERROR ? "no valid size" : "\(declared) bytes"
+            throw ArchiveError(.damaged, "\(what): zstd frame declares \(shown), expected \(output.count)")
+        }
+        let result = ZSTD_decompressDCtx(context, output.baseAddress, output.count, input.baseAddress, input.count)
+        if ZSTD_isError(result) != 0 {
+            throw ArchiveError(.damaged, "\(what): zstd: \(String(cString: ZSTD_getErrorName(result)))")
+        }
+        guard result == output.count else {
+            throw ArchiveError(.damaged, "\(what): zstd produced \(result) bytes, expected \(output.count)")
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import KsealArchive
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a sealed archive of files and directories.",
+        discussion: "Directories are archived recursively; symlinks are stored as links, never followed. ARCHIVE '-' writes to standard output."
+    )
+
+    @Argument(help: ArgumentHelp("The archive to write, or '-' for standard output.", valueName: "archive"))
+    var archive: String
+
+    @Argument(help: ArgumentHelp("Files and directories to archive.", valueName: "path"))
+    var paths: [String]
+
+    @OptionGroup var key: KeyOptions
+
+    @Option(name: .long, help: ArgumentHelp("zstd compression level, 1 to 19.", valueName: "n"))
+    var level: Int32 = 3
+
+    @OptionGroup var cryptoOptions: CryptoOptions
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("name at least one path to archive") }
+        guard (1...19).contains(level) else { throw ValidationError("--level must be 1 to 19") }
+    }
+
+    func run() throws {
+        try Failure.guarding {
+            if archive == "-", isatty(STDOUT_FILENO) != 0 {
+                throw ArchiveError(.usage, "refusing to write an archive to a terminal")
+            }
+            let keyFile = try key.load()
+            let selection = try cryptoOptions.select()
+            var options = CreateOptions()
+            options.compressionLevel = level
+            TemporaryFiles.installSignalHandlers()
+            let started = Date()
+            let summary = try ArchiveWriter.create(paths: paths.map(\.pathBytes), destination: archive == "-" ? .standardOutput : .file(archive),
+                                                   keyFile: keyFile, backend: selection.backend, options: options, warn: Console.warn)
+            let seconds = Date().timeIntervalSince(started)
+            cryptoOptions.note("created \(archive == "-" ? "archive on standard output" : archive): \(summary.files) files, "
+                + "\(summary.directories) directories, \(summary.symlinks) symlinks, \(summary.hardLinks) hard links; "
+                + "\(summary.inputBytes) bytes in, \(summary.archiveBytes) bytes out, \(summary.frames) chunks, "
+                + String(format: "%.2f s", seconds))
+        }
+    }
+}

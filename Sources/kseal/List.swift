@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import KsealArchive
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the entries of an archive.",
+        discussion: "Reads and authenticates the header and index only; 'kseal verify' checks the contents."
+    )
+
+    @OptionGroup var archive: ArchiveArgument
+    @OptionGroup var key: KeyOptions
+
+    @Flag(name: .shortAndLong, help: "Show type, mode, owner, size and modification time.")
+    var long = false
+
+    @Flag(name: .long, help: "Print a JSON array of entries.")
+    var json = false
+
+    @OptionGroup var cryptoOptions: CryptoOptions
+
+    func run() throws {
+        try Failure.guarding {
+            let reader = try archive.open(key: key, crypto: cryptoOptions)
+            if json {
+                Console.print(JSON.encode(.array(reader.index.entries.map(EntryFormat.json))))
+                return
+            }
+            for entry in reader.index.entries {
+                if long { Console.write(Array((EntryFormat.longPrefix(entry)).utf8)) }
+                var line = entry.path
+                if long, let target = entry.target {
+                    line += Array((entry.kind == .hardLink ? " link to " : " -> ").utf8) + target
+                }
+                Console.write(line + [10])
+            }
+        }
+    }
+}
+
+enum EntryFormat {
+    static func typeName(_ kind: EntryKind) -> String {
+        switch kind {
+        case .file: "file"
+        case .directory: "directory"
+        case .symlink: "symlink"
+        case .hardLink: "hardlink"
+        }
+    }
+
+    /// `drwxr-xr-x 0/0 4096 2026-11-28 14:22:05 ` as `ls -l` and `tar -tv` show it.
+    static func longPrefix(_ entry: Entry) -> String {
+        let type: Character = switch entry.kind {
+        case .file: "-"
+        case .directory: "d"
+        case .symlink: "l"
+        case .hardLink: "h"
+        }
+        let bits = Array("rwxrwxrwx")
+        var mode = String(type)
+        for i in 0..<9 { mode.append(entry.mode & (0o400 >> UInt32(i)) != 0 ? bits[i] : "-") }
+        let date = Date(timeIntervalSince1970: TimeInterval(entry.mtimeSeconds))
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return "\(mode) \(entry.uid)/\(entry.gid) \(String(entry.size).leftPadded(12)) \(formatter.string(from: date)) "
+    }
+
+    static func json(_ entry: Entry) -> JSON.Value {
+        var fields = JSON.pathFields("path", entry.path)
+        fields += [("type", .string(typeName(entry.kind))), ("mode", .int(Int64(entry.mode))), ("uid", .int(Int64(entry.uid))),
+                   ("gid", .int(Int64(entry.gid))), ("size", .int(entry.size)), ("mtime", .int(entry.mtimeSeconds)),
+                   ("mtime_nsec", .int(entry.mtimeNanoseconds))]
+        if let target = entry.target { fields += JSON.pathFields("target", target) }
+        return .object(fields)
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

@@ -41,7 +41,7 @@ let package = Package(
         // the kernel harness) and fixtures.
         .target(
             name: "KsealTestSupport",
-            dependencies: ["KsealCrypto", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["KsealCrypto", "KsealArchive", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/KsealTestSupport"
         ),
         .testTarget(name: "AFAlgTests", dependencies: ["AFAlg", "KsealTestSupport"]),

@@ -33,3 +33,6 @@ CREATE TABLE file_chunks (
 ) WITHOUT ROWID;
 """
 }
+
+/// The schema text the writer executes (for checking it against Formats/).
+public var indexSchemaSQL: String { IndexSchema.sql }

@@ -8,7 +8,8 @@ struct Doctor: ParsableCommand {
         abstract: "Report whether the kernel serves kseal's algorithms through AF_ALG, with which drivers, and which backend would run."
     )
 
-    @OptionGroup var cryptoOptions: CryptoOptions
+    @Option(name: .long, help: ArgumentHelp("The backend whose choice to report: auto, kernel or userspace; with kernel, exit 4 when it is unavailable.", valueName: "backend"))
+    var crypto: BackendPreference = .auto
 
     func run() throws {
         try Failure.guarding { try report() }
@@ -31,10 +32,10 @@ struct Doctor: ParsableCommand {
                 print("\(label) AF_ALG: yes   driver not listed by the kernel")
             }
         }
-        let selection = try CryptoBackends.select(cryptoOptions.crypto)
+        let selection = try CryptoBackends.select(crypto)
         if let context = try? selection.backend.aes256GCM(key: [UInt8](repeating: 0, count: 32)).makeContext(), selection.backend.kind == .kernel {
             print("AEAD limit: \(context.maxMessageSize) bytes of AAD + data per AF_ALG operation")
         }
-        print("backend (--crypto \(cryptoOptions.crypto.rawValue)): \(selection.reason)")
+        print("backend (--crypto \(crypto.rawValue)): \(selection.reason)")
     }
 }

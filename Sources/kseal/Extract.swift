@@ -13,7 +13,7 @@ struct Extract: ParsableCommand {
     @Argument(help: ArgumentHelp("Extract only these paths (and what lies beneath them).", valueName: "path"))
     var paths: [String] = []
 
-    @Option(name: .customShort("C"), help: ArgumentHelp("Extract into this existing directory (default: the current one).", valueName: "dir"))
+    @Option(name: .customShort("C"), help: ArgumentHelp("Extract into this existing directory.", valueName: "dir"))
     var directory: String = "."
 
     @Flag(name: .long, help: "Write the selected files' contents to standard output instead.")

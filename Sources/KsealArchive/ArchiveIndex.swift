@@ -103,7 +103,8 @@ public struct ArchiveIndex: Sendable {
             let ordinal = chunkRows.int64(0), plain = chunkRows.int64(2), stored = chunkRows.int64(3)
             let sha = chunkRows.blob(1)
             guard ordinal == Int64(chunks.count) else { throw ArchiveError(.damaged, "index: chunk ordinals are not 0, 1, 2, …") }
-            guard let compression = FrameCompression(rawValue: UInt8(clamping: chunkRows.int64(4))), chunkRows.int64(4) <= 1 else {
+            let compressionValue = chunkRows.int64(4)
+            guard (0...1).contains(compressionValue), let compression = FrameCompression(rawValue: UInt8(compressionValue)) else {
                 throw ArchiveError(.damaged, "index: chunk \(ordinal) has unknown compression")
             }
             guard sha.count == 32, plain >= 1, plain <= chunkSize, stored >= 1, stored <= chunkSize,

@@ -127,8 +127,11 @@ public final class ArchiveReader {
             let expected = try backend.makeHMACSHA256(key: subkeys.header).digest(headerBytes + slotBytes)
             guard constantTimeEqual(expected, mac) else { throw ArchiveError(.damaged, "header authentication failed: the header or key slots were altered") }
             // 6. Index: every segment opened before SQLite sees a byte.
-            let image = try Self.openIndex(header: header, source: source, key: subkeys.index, backend: backend)
-            let database = try image.withUnsafeBytes { try Database.deserialize($0) }
+            let compressedIndex = try Self.openIndex(header: header, source: source, key: subkeys.index, backend: backend)
+            let decompressor = try ZstdDecompressor(windowLogMax: 27)
+            let database = try Database.deserialize(count: Int(header.indexPlainLength)) { image in
+                try compressedIndex.withUnsafeBytes { try decompressor.decompress($0, into: image, what: "index") }
+            }
             index = try ArchiveIndex.load(database, header: header)
         } catch let error as CryptoError {
             throw ArchiveError.crypto(error, "opening the archive")
@@ -136,11 +139,12 @@ public final class ArchiveReader {
         frontLength = source.offset
     }
 
+    /// Reads and opens every index segment; returns the authenticated, still compressed index.
+    /// Memory grows only with segments that authenticated.
     private static func openIndex(header: ArchiveHeader, source: ByteSource, key: [UInt8], backend: any CryptoBackend) throws -> [UInt8] {
         let context = try backend.aes256GCM(key: key).makeContext()
         let count = header.indexSegmentCount
         var compressed: [UInt8] = []
-        compressed.reserveCapacity(Int(header.indexStoredLength))
         var remaining = Int(header.indexStoredLength)
         for segment in 0..<count {
             let plainCount = min(remaining, Int(header.chunkSize))
@@ -153,12 +157,7 @@ public final class ArchiveReader {
             }
             remaining -= plainCount
         }
-        var image = [UInt8](repeating: 0, count: Int(header.indexPlainLength))
-        let decompressor = try ZstdDecompressor(windowLogMax: 27)
-        try compressed.withUnsafeBytes { input in
-            try image.withUnsafeMutableBytes { try decompressor.decompress(input, into: $0, what: "index") }
-        }
-        return image
+        return compressed
     }
 
     /// Reads the frames that follow, in order.

@@ -242,18 +242,19 @@ public final class ArchiveWriter {
         let header = ArchiveHeader(archiveID: secrets.archiveID, keyCommitment: subkeys.commitment, chunkSize: UInt32(options.chunkSize), slotCount: 1,
                                    indexPlainLength: UInt64(image.count), indexStoredLength: UInt64(compressedIndex.count),
                                    frameCount: UInt64(chunks.count), framesLength: UInt64(framesLength))
+        let frontLength: Int64
         do {
             let slot = try KeyFileSlot.wrap(dataKey: secrets.dataKey, keyFile: keyFile, header: header, slotIndex: 0, backend: backend)
             let front = header.encoded() + slot.encoded()
             let mac = try backend.makeHMACSHA256(key: subkeys.header).digest(front)
             try output.writeAll(front + mac)
+            frontLength = Int64(front.count + mac.count)
             try writeSealedIndex(compressedIndex, header: header, to: output)
         } catch let error as CryptoError { throw ArchiveError.crypto(error, "sealing the index") }
         try output.append(from: frames, length: framesLength)
         try output.writeAll(endMarker(framesLength: UInt64(framesLength)))
         summary.frames = chunks.count
-        summary.archiveBytes = Int64(FormatV1.headerSize + 4 + KeyFileSlot.bodySize + FormatV1.macSize) + Int64(header.indexSealedLength)
-            + framesLength + Int64(FormatV1.endMarkerSize)
+        summary.archiveBytes = frontLength + Int64(header.indexSealedLength) + framesLength + Int64(FormatV1.endMarkerSize)
     }
 
     private func writeSealedIndex(_ compressedIndex: [UInt8], header: ArchiveHeader, to output: SystemFile) throws {

@@ -115,8 +115,8 @@ public struct ArchiveHeader: Equatable, Sendable {
             throw ArchiveError(.damaged, "header: compressed index of \(header.indexStoredLength) bytes is out of bounds")
         }
         let maxFrame = UInt64(chunk + FormatV1.tagSize)
-        guard header.frameCount <= header.framesLength / UInt64(FormatV1.tagSize),
-              header.framesLength <= header.frameCount * maxFrame else {
+        let (largest, overflow) = header.frameCount.multipliedReportingOverflow(by: maxFrame)
+        guard header.frameCount <= header.framesLength / UInt64(FormatV1.tagSize), overflow || header.framesLength <= largest else {
             throw ArchiveError(.damaged, "header: \(header.frameCount) frames cannot fill \(header.framesLength) bytes")
         }
         return header

@@ -25,16 +25,26 @@ final class Database {
         return Database(handle: handle)
     }
 
-    /// Opens authenticated index bytes read-only, from memory: no file, no journal.
-    /// - Parameter bytes: the whole database image; copied into SQLite-owned memory.
-    static func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> Database {
+    /// Opens an authenticated database image read-only, from memory: no file, no journal.
+    ///
+    /// The image is written straight into SQLite-owned memory by `fill`, so it exists once.
+    /// - Parameters:
+    ///   - count: the image size in bytes.
+    ///   - fill: writes exactly `count` bytes of authenticated image into the buffer it is given.
+    static func deserialize(count: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws -> Database {
         let database = try inMemory()
-        guard let copy = sqlite3_malloc64(UInt64(max(bytes.count, 1))) else {
-            throw ArchiveError(.internal, "sqlite: out of memory for an index of \(bytes.count) bytes")
+        guard let memory = sqlite3_malloc64(UInt64(max(count, 1))) else {
+            throw ArchiveError(.internal, "sqlite: out of memory for an index of \(count) bytes")
         }
-        if bytes.count > 0 { copy.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        do {
+            try fill(UnsafeMutableRawBufferPointer(start: memory, count: count))
+        } catch {
+            sqlite3_free(memory)
+            throw error
+        }
+        // From here SQLite owns the memory and frees it when the connection closes, even on failure.
         let flags = UInt32(SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY)
-        let rc = sqlite3_deserialize(database.handle, "main", copy.assumingMemoryBound(to: UInt8.self), Int64(bytes.count), Int64(bytes.count), flags)
+        let rc = sqlite3_deserialize(database.handle, "main", memory.assumingMemoryBound(to: UInt8.self), Int64(count), Int64(count), flags)
         guard rc == SQLITE_OK else { throw ArchiveError(.damaged, "index: SQLite refused the database image (\(rc))") }
         // A hostile but correctly sealed index must not make SQLite do anything unusual.
         _ = kseal_sqlite3_db_config_int(database.handle, SQLITE_DBCONFIG_DEFENSIVE, 1)

@@ -94,6 +94,11 @@ public struct ArchiveIndex: Sendable {
         guard try pragma.step(), pragma.int64(0) == 1_263_748_428 else { throw ArchiveError(.damaged, "index: not a kseal index (application_id)") }
         let version = try database.prepare("PRAGMA user_version")
         guard try version.step(), version.int64(0) == 1 else { throw ArchiveError(.unsupported, "index: unknown index version") }
+        // The schema must be kseal's, object for object: a view, trigger or altered table in a
+        // sealed but hostile index could otherwise make the queries below do anything.
+        guard try schemaObjects(database) == (try expectedSchemaObjects()) else {
+            throw ArchiveError(.damaged, "index: the database schema is not kseal's index schema v1")
+        }
 
         var chunks: [ChunkRecord] = []
         let chunkRows = try database.prepare("SELECT ordinal, sha256, plain_length, stored_length, compression, frame_offset FROM chunks ORDER BY ordinal")
@@ -191,6 +196,21 @@ public struct ArchiveIndex: Sendable {
         guard nextFrame == chunks.count else { throw ArchiveError(.damaged, "index: \(chunks.count - nextFrame) frames are used by no file") }
         return ArchiveIndex(entries: entries, chunks: chunks)
     }
+}
+
+/// `sqlite_schema` rows (type, name, table, SQL text) in a stable order.
+private func schemaObjects(_ database: Database) throws -> [[String?]] {
+    let rows = try database.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name")
+    var objects: [[String?]] = []
+    while try rows.step() { objects.append((0..<4).map { rows.text(Int32($0)) }) }
+    return objects
+}
+
+/// The `sqlite_schema` rows of a database made from Formats/kseal-index-v1.sql.
+private func expectedSchemaObjects() throws -> [[String?]] {
+    let reference = try Database.inMemory()
+    try reference.execute(IndexSchema.sql)
+    return try schemaObjects(reference)
 }
 
 /// The rules for paths stored in an index (spec §9).

@@ -37,6 +37,8 @@ let package = Package(
             dependencies: ["KsealArchive", "KsealCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "kseal-bench", dependencies: ["KsealCrypto", "AFAlg"]),
+        // libFuzzer target (Scripts/fuzz); a plain build replays saved inputs.
+        .executableTarget(name: "kseal-fuzz", dependencies: ["KsealArchive"]),
         // Shared by the test targets only: backend choice for tests (skip on the host, fail inside
         // the kernel harness) and fixtures.
         .target(

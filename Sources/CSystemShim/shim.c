@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
 
 ssize_t kseal_copy_file_range(int fd_in, int64_t *off_in, int fd_out, size_t len) {
@@ -20,3 +21,17 @@ long kseal_utime_omit(void) { return UTIME_OMIT; }
 int kseal_renameat_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
     return renameat2(olddirfd, oldpath, newdirfd, newpath, RENAME_NOREPLACE);
 }
+
+int kseal_open_unnamed(int dirfd, int mode) {
+    return openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+}
+
+int kseal_link_unnamed(int fd, int newdirfd, const char *newname) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, path, newdirfd, newname, AT_SYMLINK_FOLLOW) == 0) return 0;
+    // Without /proc, AT_EMPTY_PATH does the same (it needs CAP_DAC_READ_SEARCH).
+    return linkat(fd, "", newdirfd, newname, AT_EMPTY_PATH);
+}
+
+void kseal_wipe(void *buffer, size_t length) { explicit_bzero(buffer, length); }

@@ -116,9 +116,10 @@ public final class ArchiveReader {
                     break
                 }
             }
-            guard let dataKey else {
+            guard var dataKey else {
                 throw ArchiveError(.wrongKey, "wrong key: no key slot of this archive opens with this key file")
             }
+            defer { wipe(&dataKey) }
             // 4. Key commitment, then 5. the header MAC: now header and slots are authentic.
             subkeys = try Subkeys(backend: backend, dataKey: dataKey, archiveID: header.archiveID)
             guard constantTimeEqual(subkeys.commitment, header.keyCommitment) else {

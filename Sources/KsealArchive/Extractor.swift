@@ -39,8 +39,10 @@ public struct ExtractReport: Sendable {
 /// checked again.
 public final class Extractor {
     private enum Location {
-        /// In an extracted (or kept temporary) file: parent path, name, offset.
+        /// In an extracted file: parent path, name, offset.
         case file(parent: [UInt8], name: [UInt8], offset: Int64)
+        /// In a file being written, or one left unpublished because it is damaged.
+        case pending(PendingFile, offset: Int64)
         /// In the private spool, for chunks first used by an entry that is not being extracted.
         case spool(offset: Int64)
     }
@@ -56,7 +58,6 @@ public final class Extractor {
     private var locations: [Int: Location] = [:]
     private var failedFrames: [Int: String] = [:]
     private var restoredFiles: [[UInt8]: (parent: [UInt8], name: [UInt8])] = [:]
-    private var keptTemporaries: [(SystemFile, [UInt8], Int?)] = []
     private var spool: SystemFile?
     private var spoolLength: Int64 = 0
     private var copyBuffer: UnsafeMutableRawBufferPointer
@@ -142,10 +143,6 @@ public final class Extractor {
                 try applyMetadata(entry, to: directory)
             } catch let error as ArchiveError { record(error, for: entry.path) }
         }
-        for (directory, name, token) in keptTemporaries {
-            _ = withCPath(name) { unlinkat(directory.descriptor, $0, 0) }
-            TemporaryFiles.unregister(token)
-        }
     }
 
     private func record(_ error: ArchiveError, for path: [UInt8]) {
@@ -188,6 +185,8 @@ public final class Extractor {
             let parent = try target.directory(at: parentPath)
             let file = try SystemFile.open(at: parent, name: name, flags: O_RDONLY | O_NOFOLLOW | O_CLOEXEC, shownAs: display(name))
             got = try file.pread(into: buffer, at: offset)
+        case .pending(let pending, let offset):
+            got = try pending.file.pread(into: buffer, at: offset)
         case .spool(let offset):
             got = try spool!.pread(into: buffer, at: offset)
         case nil:
@@ -200,16 +199,7 @@ public final class Extractor {
 
     private func writeFile(_ entry: Entry, target: TargetDirectory) throws {
         let (parent, name, parentPath) = try target.parent(of: entry.path)
-        let temporary = temporaryName()
-        let token = TemporaryFiles.register(target.absolutePath(parentPath: parentPath, name: temporary))
-        let file: SystemFile
-        do {
-            file = try SystemFile.open(at: parent, name: temporary, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600,
-                                       shownAs: display(entry.path))
-        } catch {
-            TemporaryFiles.unregister(token)
-            throw error
-        }
+        let pending = try PendingFile(in: parent, directoryPath: target.absolutePath(of: parentPath), mode: 0o600)
         var failure: ArchiveError?
         var offset: Int64 = 0
         var written: [Int] = []
@@ -223,13 +213,13 @@ public final class Extractor {
                             if needed.contains(ordinal) { try toSpool(count: count, ordinal: ordinal, target: target) }
                             continue
                         }
-                        try file.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count]))
-                        locations[ordinal] = .file(parent: parentPath, name: temporary, offset: offset)
+                        try pending.file.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count]))
+                        locations[ordinal] = .pending(pending, offset: offset)
                         written.append(ordinal)
                         offset += Int64(count)
                     } else if failure == nil {
                         let count = try readBack(ordinal, target: target)
-                        try file.writeAll(UnsafeRawBufferPointer(rebasing: copyBuffer[0..<count]))
+                        try pending.file.writeAll(UnsafeRawBufferPointer(rebasing: copyBuffer[0..<count]))
                         offset += Int64(count)
                     }
                 } catch let error as ArchiveError where error.code == .damaged {
@@ -238,24 +228,20 @@ public final class Extractor {
                 }
             }
             if failure == nil {
-                try applyMetadata(entry, to: file)
-                try rename(temporary, to: name, in: parent, path: entry.path)
+                try applyMetadata(entry, to: pending.file)
+                try pending.publish(as: name, shownAs: display(entry.path))
             }
         } catch {
             // Not damage but a failure to write (disk full, permissions): nothing of it stays.
-            _ = withCPath(temporary) { unlinkat(parent.descriptor, $0, 0) }
-            TemporaryFiles.unregister(token)
             for ordinal in written { locations[ordinal] = nil }
             throw error
         }
         if let failure {
-            // Kept (under its temporary name) until the end: later entries may copy verified chunks from it.
-            keptTemporaries.append((parent, temporary, token))
+            // Never published; its verified chunks stay readable for later copies until the end.
             throw ArchiveError(.damaged, "not restored: \(failure.message)")
         }
-        TemporaryFiles.unregister(token)
         for ordinal in written {
-            if case .file(_, _, let at) = locations[ordinal] { locations[ordinal] = .file(parent: parentPath, name: name, offset: at) }
+            if case .pending(_, let at) = locations[ordinal] { locations[ordinal] = .file(parent: parentPath, name: name, offset: at) }
         }
         restoredFiles[entry.path] = (parentPath, name)
         report.restored += 1

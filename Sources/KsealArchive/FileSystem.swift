@@ -103,47 +103,106 @@ enum ProcessEnvironment {
 
 /// A private scratch file that has no name: it vanishes when closed, even after `kill -9`.
 func unlinkedTemporaryFile(in directory: String) throws -> SystemFile {
+    let parent = try SystemFile.open(directory, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    let fd = kseal_open_unnamed(parent.descriptor, 0o600)
+    if fd >= 0 { return SystemFile(descriptor: fd, path: "scratch file in \(directory)") }
+    // File systems without O_TMPFILE: a named file, unlinked at once.
     let path = "\(directory)/.kseal-scratch-\(TemporaryFiles.suffix())"
     let file = try SystemFile.open(path, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600)
     _ = try syscallRetrying("unlink", path) { unlink(path) }
     return file
 }
 
-/// A file written under a temporary name in its final directory and renamed into place by
-/// ``commit()``; removed if never committed (or on SIGINT/SIGTERM, see ``TemporaryFiles``).
-final class AtomicOutput {
-    let path: String
-    let temporaryPath: String
-    let file: SystemFile
-    private var token: Int?
-    private var committed = false
+/// A name for a file being written: hidden, unique, and short enough for any directory.
+func temporaryName() -> [UInt8] {
+    Array(".\(TemporaryFiles.suffix()).kseal-part".utf8)
+}
 
-    init(path: String, mode: mode_t = 0o666) throws {
-        self.path = path
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        temporaryPath = "\(directoryName(path))/.\(name).kseal-\(TemporaryFiles.suffix())"
-        token = TemporaryFiles.register(temporaryPath)
+/// A file that appears under its name only once complete: written as an unnamed inode
+/// (`O_TMPFILE`, which vanishes by itself if the process dies, even by SIGKILL) and linked into
+/// place by ``publish(as:)``. Where the file system cannot make unnamed files, it is written under
+/// a hidden temporary name, removed on failure and on SIGINT/SIGTERM/SIGHUP.
+final class PendingFile {
+    let file: SystemFile
+    private let directory: SystemFile
+    private let directoryPath: String
+    /// The hidden name while one exists (always in the fallback; briefly while publishing).
+    private var hiddenName: [UInt8]?
+    private var token: Int?
+
+    /// - Parameters:
+    ///   - directory: where the file will be published.
+    ///   - directoryPath: that directory's path, for messages and signal cleanup.
+    init(in directory: SystemFile, directoryPath: String, mode: mode_t) throws {
+        self.directory = directory
+        self.directoryPath = directoryPath
+        let fd = kseal_open_unnamed(directory.descriptor, Int32(mode))
+        if fd >= 0 {
+            file = SystemFile(descriptor: fd, path: directoryPath)
+            return
+        }
+        let hidden = temporaryName()
+        hiddenName = hidden
+        token = TemporaryFiles.register(directoryPath + "/" + display(hidden))
         do {
-            file = try SystemFile.open(temporaryPath, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: mode)
+            file = try SystemFile.open(at: directory, name: hidden, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: mode,
+                                       shownAs: directoryPath + "/" + display(hidden))
         } catch {
             TemporaryFiles.unregister(token)
             throw error
         }
     }
 
-    /// Flushes the file to disk and renames it over `path`.
-    func commit() throws {
-        try file.sync()
-        _ = try syscallRetrying("rename", path) { rename(temporaryPath, path) }
-        committed = true
+    /// Gives the file its name, replacing whatever had it (a file or a symlink, never followed).
+    func publish(as name: [UInt8], shownAs: String) throws {
+        if hiddenName == nil {
+            let hidden = temporaryName()
+            token = TemporaryFiles.register(directoryPath + "/" + display(hidden))
+            let linked = withCPath(hidden) { kseal_link_unnamed(file.descriptor, directory.descriptor, $0) }
+            guard linked == 0 else {
+                let error = SystemError(call: "linkat", path: shownAs, errno: errno)
+                TemporaryFiles.unregister(token)
+                token = nil
+                throw ArchiveError(.io, error.description, cause: error)
+            }
+            hiddenName = hidden
+        }
+        let renamed = withCPath(hiddenName!) { from in withCPath(name) { renameat(directory.descriptor, from, directory.descriptor, $0) } }
+        guard renamed == 0 else {
+            let error = SystemError(call: "rename", path: shownAs, errno: errno)
+            throw ArchiveError(.io, error.description, cause: error)
+        }
+        hiddenName = nil
         TemporaryFiles.unregister(token)
         token = nil
-        if let directory = try? SystemFile.open(directoryName(path), flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC) { try? directory.sync() }
     }
 
     deinit {
-        if !committed { unlink(temporaryPath) }
+        if let hiddenName { _ = withCPath(hiddenName) { unlinkat(directory.descriptor, $0, 0) } }
         TemporaryFiles.unregister(token)
+    }
+}
+
+/// A whole file (the archive) written as a ``PendingFile`` and published at ``commit()``.
+final class AtomicOutput {
+    let path: String
+    private let pending: PendingFile
+    private let directory: SystemFile
+    var file: SystemFile { pending.file }
+
+    init(path: String, mode: mode_t = 0o666) throws {
+        self.path = path
+        let directoryPath = directoryName(path)
+        directory = try SystemFile.open(directoryPath, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        pending = try PendingFile(in: directory, directoryPath: directoryPath, mode: mode)
+    }
+
+    /// Flushes the archive to disk, renames it over `path` and flushes the directory.
+    func commit() throws {
+        try file.sync()
+        let name = Array((path.split(separator: "/").last.map(String.init) ?? path).utf8)
+        try pending.publish(as: name, shownAs: path)
+        try? directory.sync()
     }
 }
 

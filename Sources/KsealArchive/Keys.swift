@@ -4,15 +4,24 @@ import Glibc
 #endif
 import KsealCrypto
 
-/// A 256-bit key file as made by `kseal keygen`: exactly 32 raw bytes.
-public struct KeyFile: Sendable {
+/// Zeroes a secret held in an array, if this is its only reference (best effort: Swift may have
+/// made copies; the kernel backend is the way to keep keys out of user memory altogether).
+func wipe(_ secret: inout [UInt8]) {
+    secret.withUnsafeMutableBytes { kseal_wipe($0.baseAddress, $0.count) }
+}
+
+/// A 256-bit key file as made by `kseal keygen`: exactly 32 raw bytes, wiped from memory when
+/// the last reference goes.
+public final class KeyFile: @unchecked Sendable {
     public static let size = 32
-    public let bytes: [UInt8]
+    public private(set) var bytes: [UInt8]
 
     public init(bytes: [UInt8]) throws {
         guard bytes.count == Self.size else { throw ArchiveError(.usage, "a key file holds exactly \(Self.size) bytes, this one \(bytes.count)") }
         self.bytes = bytes
     }
+
+    deinit { wipe(&bytes) }
 
     /// A new key from the system's random source.
     public static func generate() throws -> KeyFile { try KeyFile(bytes: SecureRandom.bytes(size)) }
@@ -31,6 +40,7 @@ public struct KeyFile: Sendable {
         }
         var buffer = [UInt8](repeating: 0, count: size + 1)
         let count = try buffer.withUnsafeMutableBytes { try file.readFully(into: $0) }
+        defer { wipe(&buffer) }
         guard count == size else { throw ArchiveError(.usage, "key file \(path) is not a kseal key (\(count == size + 1 ? "more than" : "\(count) of") \(size) bytes)") }
         return try KeyFile(bytes: Array(buffer.prefix(size)))
     }
@@ -81,15 +91,22 @@ public struct ArchiveSecrets: Sendable {
     static func fresh() throws -> ArchiveSecrets { ArchiveSecrets(dataKey: try SecureRandom.bytes(32), archiveID: try SecureRandom.bytes(32)) }
 }
 
-/// Keys derived from the data key by HKDF-SHA256 through the backend (spec §3).
-struct Subkeys {
-    let chunk: [UInt8]
-    let index: [UInt8]
-    let header: [UInt8]
+/// Keys derived from the data key by HKDF-SHA256 through the backend (spec §3), wiped when dropped.
+final class Subkeys {
+    private(set) var chunk: [UInt8]
+    private(set) var index: [UInt8]
+    private(set) var header: [UInt8]
     let commitment: [UInt8]
 
+    deinit {
+        wipe(&chunk)
+        wipe(&index)
+        wipe(&header)
+    }
+
     init(backend: any CryptoBackend, dataKey: [UInt8], archiveID: [UInt8]) throws {
-        let prk = try HKDFSHA256.extract(backend: backend, inputKey: dataKey, salt: archiveID)
+        var prk = try HKDFSHA256.extract(backend: backend, inputKey: dataKey, salt: archiveID)
+        defer { wipe(&prk) }
         func expand(_ label: [UInt8]) throws -> [UInt8] {
             try HKDFSHA256.expand(backend: backend, pseudoRandomKey: prk, info: label, outputLength: 32)
         }
@@ -124,7 +141,8 @@ enum KeyFileSlot {
     }
 
     private static func wrappingContext(keyFile: KeyFile, archiveID: [UInt8], backend: any CryptoBackend) throws -> any AEADContext {
-        let kek = try HKDFSHA256.deriveKey(backend: backend, inputKey: keyFile.bytes, salt: archiveID, info: Label.keyFileSlot, outputLength: 32)
+        var kek = try HKDFSHA256.deriveKey(backend: backend, inputKey: keyFile.bytes, salt: archiveID, info: Label.keyFileSlot, outputLength: 32)
+        defer { wipe(&kek) }
         return try backend.aes256GCM(key: kek).makeContext()
     }
 }

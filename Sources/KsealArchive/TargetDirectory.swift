@@ -67,19 +67,13 @@ final class TargetDirectory {
         throw ioError("open", shownAs)
     }
 
-    /// The absolute path of `name` in the directory `parentPath` (for signal cleanup).
-    func absolutePath(parentPath: [UInt8], name: [UInt8]) -> String {
-        let relative = parentPath.isEmpty ? name : parentPath + [UInt8(ascii: "/")] + name
-        return rootPath + "/" + display(relative)
+    /// The absolute path of the directory `parentPath` (for messages and signal cleanup).
+    func absolutePath(of parentPath: [UInt8]) -> String {
+        parentPath.isEmpty ? rootPath : rootPath + "/" + display(parentPath)
     }
 
     func ioError(_ call: String, _ path: [UInt8], _ code: Int32 = errno) -> ArchiveError {
         let error = SystemError(call: call, path: display(path), errno: code)
         return ArchiveError(.io, error.description, cause: error)
     }
-}
-
-/// A name for a file being written: hidden, unique, and short enough for any directory.
-func temporaryName() -> [UInt8] {
-    Array(".\(TemporaryFiles.suffix()).kseal-part".utf8)
 }

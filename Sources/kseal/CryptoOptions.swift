@@ -20,6 +20,13 @@ struct CryptoOptions: ParsableArguments {
         return selection
     }
 
+    /// The same choice without the notes (for a second pass over the same archive).
+    var silenced: CryptoOptions {
+        var copy = self
+        copy.quiet = true
+        return copy
+    }
+
     func note(_ message: String) {
         if !quiet { Console.error(message) }
     }

@@ -19,12 +19,28 @@ struct Extract: ParsableCommand {
     @Flag(name: .long, help: "Write the selected files' contents to standard output instead.")
     var stdout = false
 
+    @Flag(name: .long, help: "Verify the whole archive first and write nothing at all if anything is damaged (reads a file archive twice; not for '-').")
+    var verifyFirst = false
+
     @OptionGroup var key: KeyOptions
     @OptionGroup var cryptoOptions: CryptoOptions
 
+    func validate() throws {
+        if verifyFirst && archive.archive == "-" { throw ValidationError("--verify-first needs an archive file, not '-'") }
+    }
+
     func run() throws {
         try Failure.guarding {
-            let reader = try archive.open(key: key, crypto: cryptoOptions)
+            if verifyFirst {
+                let report = try Verifier.verify(archive.open(key: key, crypto: cryptoOptions))
+                guard report.isIntact else {
+                    for damage in report.damagedFiles { Console.error(String(decoding: damage.path, as: UTF8.self) + ": " + damage.reason) }
+                    for problem in report.archiveProblems { Console.error("archive: \(problem)") }
+                    Console.error("the archive is damaged; --verify-first: nothing was extracted")
+                    throw ExitCode(ExitStatus.damaged.rawValue)
+                }
+            }
+            let reader = try archive.open(key: key, crypto: verifyFirst ? cryptoOptions.silenced : cryptoOptions)
             TemporaryFiles.installSignalHandlers()
             var options = ExtractOptions()
             options.selection = paths.map(\.pathBytes)

@@ -88,6 +88,11 @@ final class CLITests: XCTestCase {
         let damaged = try kseal(["verify", archive, "-k", key])
         XCTAssertEqual(damaged.status, 1)
         XCTAssertTrue(damaged.text.contains("damaged: "), damaged.text)
+        // --verify-first writes nothing at all from a damaged archive.
+        let nothing = try scratch.sub("nothing")
+        XCTAssertEqual(try kseal(["extract", "--verify-first", archive, "-C", nothing, "-k", key]).status, 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: nothing), [])
+        XCTAssertEqual(try kseal(["extract", "--verify-first", "-", "-k", key]).status, 64)
         // Missing archive: I/O error, 3. Usage error: 64.
         XCTAssertEqual(try kseal(["verify", scratch.path + "/missing", "-k", key]).status, 3)
         XCTAssertEqual(try kseal(["create", archive, "-k", key]).status, 64)

@@ -10,4 +10,12 @@ ssize_t kseal_copy_file_range(int fd_in, int64_t *off_in, int fd_out, size_t len
 ssize_t kseal_getrandom(void *buffer, size_t length);
 long kseal_utime_omit(void);
 int kseal_renameat_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+// An unnamed file in the directory `dirfd` (O_TMPFILE): it never appears under any name unless
+// kseal_link_unnamed gives it one, and vanishes on close, even after SIGKILL. -1/errno if the
+// file system cannot do it.
+int kseal_open_unnamed(int dirfd, int mode);
+// Gives the unnamed file `fd` the name `newname` in `newdirfd` (fails with EEXIST if taken).
+int kseal_link_unnamed(int fd, int newdirfd, const char *newname);
+// Zeroes memory in a way the compiler may not elide (explicit_bzero).
+void kseal_wipe(void *buffer, size_t length);
 #endif

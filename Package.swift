@@ -31,7 +31,12 @@ let package = Package(
             name: "KsealCrypto",
             dependencies: ["AFAlg", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "KsealArchive", dependencies: ["KsealCrypto", "CZstd", "CSQLite", "CSystemShim"]),
+        .target(
+            name: "KsealArchive",
+            dependencies: ["KsealCrypto", "CZstd", "CSQLite", "CSystemShim"],
+            // A link to Formats/kseal-index-v1.sql, compiled in: the writer runs the normative text itself.
+            resources: [.embedInCode("kseal-index-v1.sql")]
+        ),
         .executableTarget(
             name: "kseal",
             dependencies: ["KsealArchive", "KsealCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -1,5 +1,5 @@
 -- kseal index schema, format v1. Normative; see kseal-archive-v1.md §9 for the rules a reader
--- enforces on top of it. kseal's writer executes exactly this text (IndexSchema.swift must match).
+-- enforces on top of it. This file is compiled into kseal (Package.swift), which executes it as is.
 PRAGMA application_id = 1263748428;  -- 0x4B53454C, "KSEL"
 PRAGMA user_version = 1;
 CREATE TABLE entries (

@@ -1,38 +1,7 @@
-/// The index schema, byte for byte the text of Formats/kseal-index-v1.sql (a test checks).
+/// The index schema: the text of Formats/kseal-index-v1.sql, compiled in (see Package.swift).
 enum IndexSchema {
-    static let sql = """
--- kseal index schema, format v1. Normative; see kseal-archive-v1.md §9 for the rules a reader
--- enforces on top of it. kseal's writer executes exactly this text (IndexSchema.swift must match).
-PRAGMA application_id = 1263748428;  -- 0x4B53454C, "KSEL"
-PRAGMA user_version = 1;
-CREATE TABLE entries (
-    id          INTEGER PRIMARY KEY,   -- 1, 2, 3, ... in archive order
-    path        BLOB NOT NULL UNIQUE,  -- relative path, '/'-separated raw bytes
-    kind        INTEGER NOT NULL,      -- 1 file, 2 directory, 3 symlink, 4 hard link
-    mode        INTEGER NOT NULL,      -- permission bits, 0 to 0o7777
-    uid         INTEGER NOT NULL,
-    gid         INTEGER NOT NULL,
-    mtime_sec   INTEGER NOT NULL,      -- seconds since the epoch
-    mtime_nsec  INTEGER NOT NULL,      -- 0 to 999999999
-    size        INTEGER NOT NULL,      -- content bytes for files and hard links, else 0
-    target      BLOB                   -- symlink: the link text; hard link: path of an earlier file entry
-);
-CREATE TABLE chunks (
-    ordinal        INTEGER PRIMARY KEY,  -- frame ordinal: 0, 1, 2, ... in order of first use
-    sha256         BLOB NOT NULL UNIQUE, -- SHA-256 of the uncompressed chunk
-    plain_length   INTEGER NOT NULL,     -- 1 to chunk_size
-    stored_length  INTEGER NOT NULL,     -- bytes sealed in the frame (compressed or raw)
-    compression    INTEGER NOT NULL,     -- 0 raw, 1 zstd
-    frame_offset   INTEGER NOT NULL      -- offset of the sealed frame from the start of the frames area
-);
-CREATE TABLE file_chunks (
-    entry_id  INTEGER NOT NULL,          -- entries.id of a file (kind 1)
-    seq       INTEGER NOT NULL,          -- 0, 1, 2, ... position of the chunk in the file
-    ordinal   INTEGER NOT NULL,          -- chunks.ordinal
-    PRIMARY KEY (entry_id, seq)
-) WITHOUT ROWID;
-"""
+    static let sql = String(decoding: PackageResources.kseal_index_v1_sql, as: UTF8.self)
 }
 
-/// The schema text the writer executes (for checking it against Formats/).
+/// The schema text the writer executes.
 public var indexSchemaSQL: String { IndexSchema.sql }

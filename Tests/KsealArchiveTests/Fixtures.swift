@@ -14,8 +14,8 @@ enum Fixture {
     static func create(_ archive: String, inputs: [String], in directory: String, backend: any CryptoBackend = UserspaceBackend(),
                        options: CreateOptions = CreateOptions(), key: KeyFile = key) throws -> CreateSummary {
         let previous = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(directory)
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        _ = FileManager.default.changeCurrentDirectoryPath(directory)
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
         return try ArchiveWriter.create(paths: inputs.map { Array($0.utf8) }, destination: .file(archive), keyFile: key, backend: backend,
                                         options: options, warn: { _ in })
     }

@@ -85,8 +85,8 @@ public struct FormatVector {
         try buildTree(at: tree)
         let output = scratch + "/vector.kseal"
         let previous = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(tree)
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        _ = FileManager.default.changeCurrentDirectoryPath(tree)
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
         _ = try ArchiveWriter.create(paths: [Array(".".utf8)], destination: .file(output), keyFile: keyFile, backend: backend, options: options,
                                      warn: { _ in })
         return Array(try Data(contentsOf: URL(fileURLWithPath: output)))

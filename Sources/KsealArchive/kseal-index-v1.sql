@@ -1,0 +1,1 @@
+../../Formats/kseal-index-v1.sql

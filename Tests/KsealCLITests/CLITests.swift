@@ -126,7 +126,17 @@ final class CLITests: XCTestCase {
         let verify = try kseal(["verify", "--json", vector.archivePath, "-k", keyFile])
         let object = try JSONSerialization.jsonObject(with: verify.stdout) as? [String: Any]
         XCTAssertEqual(object?["ok"] as? Bool, true)
-        XCTAssertFalse(verify.text.contains(vector.keyFile.bytes.map { String(format: "%02x", $0) }.joined()), "no secret in output")
+        // No secret in any output: the key in hex or base64, in stdout or stderr, on success or failure.
+        let secretForms = [vector.keyFile.bytes.map { String(format: "%02x", $0) }.joined(), Data(vector.keyFile.bytes).base64EncodedString()]
+        var outputs = [verify, json, listing]
+        outputs.append(try kseal(["info", vector.archivePath, "-k", keyFile]))
+        outputs.append(try kseal(["verify", "--json", scratch.path + "/missing", "-k", keyFile]))
+        outputs.append(try kseal(["verify", vector.archivePath, "-k", key]))
+        for output in outputs {
+            for secret in secretForms {
+                XCTAssertFalse(output.text.lowercased().contains(secret.lowercased()) || output.stderr.contains(secret), "a secret was printed")
+            }
+        }
     }
 
     /// Every flag `--help` shows appears in man/kseal.1, and every subcommand has its section.

@@ -53,7 +53,8 @@ public final class ArchiveWriter {
     private var storedPaths = Set<[UInt8]>()
     private var hardLinkSources: [FileIdentity: [UInt8]] = [:]
     private var fileSizes: [[UInt8]: Int64] = [:]
-    private var exclude: FileIdentity?
+    /// The archive being written and the one it replaces: never archived into themselves.
+    private var exclude = Set<FileIdentity>()
     private let keyFile: KeyFile
     private var summary = CreateSummary()
     // Chunk buffers, reused for every chunk.
@@ -80,7 +81,8 @@ public final class ArchiveWriter {
         switch destination {
         case .file(let path):
             let output = try AtomicOutput(path: path)
-            writer.exclude = try output.file.status().identity
+            writer.exclude.insert(try output.file.status().identity)
+            if let previous = try? FileStatus.of(Array(path.utf8)) { writer.exclude.insert(previous.identity) }
             for input in paths { try writer.add(input: input) }
             try writer.assemble(into: output.file)
             try output.commit()
@@ -140,8 +142,8 @@ public final class ArchiveWriter {
 
     private func add(source: [UInt8], stored: [UInt8]) throws {
         let status = try FileStatus.of(source)
-        if status.identity == exclude {
-            warn("\(display(source)): is the archive being written; not added")
+        if exclude.contains(status.identity) {
+            warn("\(display(source)): is the archive being written or replaced; not added")
             return
         }
         if !stored.isEmpty {

@@ -50,6 +50,16 @@ final class RoundTripTests: XCTestCase {
         XCTAssertTrue(try Fixture.verify(archive).isIntact)
     }
 
+    /// An archive written inside the tree it archives never contains itself or the one it replaces.
+    func testTheArchiveIsNeverArchivedIntoItself() throws {
+        let scratch = try ScratchDirectory()
+        let tree = try scratch.sub("self")
+        try Fixture.write(Array("x".utf8), to: tree + "/f")
+        for _ in 0..<2 { try Fixture.create(tree + "/out.kseal", inputs: ["."], in: tree) }
+        let reader = try ArchiveReader(.file(tree + "/out.kseal"), keyFile: Fixture.key, backend: UserspaceBackend())
+        XCTAssertEqual(reader.index.entries.map { String(decoding: $0.path, as: UTF8.self) }, ["f"])
+    }
+
     /// Real trees found on the machine, copied first so nothing changes under the test.
     func testRealTrees() throws {
         let scratch = try ScratchDirectory()

@@ -117,7 +117,7 @@ public final class ArchiveReader {
                 }
             }
             guard var dataKey else {
-                throw ArchiveError(.wrongKey, "wrong key: no key slot of this archive opens with this key file")
+                throw ArchiveError(.wrongKey, "wrong key: no key slot of this archive opens with this key file (or its key slot is damaged)")
             }
             defer { wipe(&dataKey) }
             // 4. Key commitment, then 5. the header MAC: now header and slots are authentic.

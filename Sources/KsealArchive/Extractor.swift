@@ -61,8 +61,9 @@ public final class Extractor {
     private var spool: SystemFile?
     private var spoolLength: Int64 = 0
     private var copyBuffer: UnsafeMutableRawBufferPointer
-    /// Chunks some selected entry needs.
-    private var needed = Set<Int>()
+    /// Chunks a selected entry uses again after the entry that first brings them: only these are
+    /// kept aside (in the spool) when their first copy is not written to a file.
+    private var neededLater = Set<Int>()
 
     /// - Throws: ``ArchiveError`` only for failures that stop the whole extraction (I/O on the
     ///   target directory itself, a crypto backend failure); per-entry problems are in the report.
@@ -84,8 +85,9 @@ public final class Extractor {
 
     deinit { copyBuffer.deallocate() }
 
-    /// Entry ids selected by `options.selection`, with the files that selected hard links share.
-    private func selectedEntries() throws -> Set<Int64> {
+    /// Entry ids selected by `options.selection`; with `withLinkTargets`, also the files that
+    /// selected hard links share (a link can only be made to a file that was written).
+    private func selectedEntries(withLinkTargets: Bool = true) throws -> Set<Int64> {
         let entries = reader.index.entries
         guard !options.selection.isEmpty else { return Set(entries.map(\.id)) }
         var selections = try options.selection.map { try ArchiveWriter.storedName(for: $0) }
@@ -98,7 +100,7 @@ public final class Extractor {
             for selection in selections where entry.path == selection || (entry.path.starts(with: selection + [UInt8(ascii: "/")])) {
                 matched.insert(selection)
                 selected.insert(entry.id)
-                if entry.kind == .hardLink, let target = entry.target, let id = byPath[target] { selected.insert(id) }
+                if withLinkTargets, entry.kind == .hardLink, let target = entry.target, let id = byPath[target] { selected.insert(id) }
             }
         }
         if let missing = selections.first(where: { !matched.contains($0) }) {
@@ -107,10 +109,25 @@ public final class Extractor {
         return selected
     }
 
+    /// Marks the chunks that a selected entry uses after their first use (see ``neededLater``).
+    /// - Parameter linksReadContent: hard links read their file's chunks (output to stdout) rather
+    ///   than being linked to the written file.
+    private func planReuse(_ selected: Set<Int64>, linksReadContent: Bool = false) {
+        var seen = Set<Int>()
+        var fileChunks: [[UInt8]: [Int]] = [:]
+        for entry in reader.index.entries {
+            var chunks = entry.chunks
+            if entry.kind == .file { fileChunks[entry.path] = chunks }
+            if linksReadContent, entry.kind == .hardLink, let target = entry.target { chunks = fileChunks[target] ?? [] }
+            for ordinal in chunks where !seen.insert(ordinal).inserted && selected.contains(entry.id) {
+                neededLater.insert(ordinal)
+            }
+        }
+    }
+
     private func extract(into target: TargetDirectory) throws {
         let selected = try selectedEntries()
-        // Chunks a selected file will need, whichever entry first brings them.
-        for entry in reader.index.entries where selected.contains(entry.id) { needed.formUnion(entry.chunks) }
+        planReuse(selected)
         var directories: [Entry] = []
         for entry in reader.index.entries {
             guard selected.contains(entry.id) else {
@@ -157,7 +174,7 @@ public final class Extractor {
     /// Consumes the new frames of an entry that is not extracted, keeping those needed later.
     private func pass(over entry: Entry, target: TargetDirectory) throws {
         for ordinal in entry.chunks where ordinal == frames.nextOrdinal {
-            let keep = needed.contains(ordinal)
+            let keep = neededLater.contains(ordinal)
             do {
                 let count = try frames.next(open: keep)
                 if keep { try toSpool(count: count, ordinal: ordinal, target: target) }
@@ -210,7 +227,7 @@ public final class Extractor {
                     if isNew {
                         let count = try frames.next(open: true)
                         guard failure == nil else {
-                            if needed.contains(ordinal) { try toSpool(count: count, ordinal: ordinal, target: target) }
+                            if neededLater.contains(ordinal) { try toSpool(count: count, ordinal: ordinal, target: target) }
                             continue
                         }
                         try pending.file.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count]))
@@ -311,19 +328,19 @@ public final class Extractor {
 
     /// Selected files' contents to standard output, each chunk verified before it is written.
     private func extractToStandardOutput() throws {
-        let selected = try selectedEntries()
+        let selected = try selectedEntries(withLinkTargets: false)
         let output = SystemFile.standardOutput()
-        for entry in reader.index.entries where selected.contains(entry.id) { needed.formUnion(entry.chunks) }
+        planReuse(selected, linksReadContent: true)
         var contents: [[UInt8]: [Int]] = [:]
         for entry in reader.index.entries {
             let chunks = entry.kind == .hardLink ? (contents[entry.target!] ?? []) : entry.chunks
             if entry.kind == .file { contents[entry.path] = chunks }
             for ordinal in chunks {
                 if ordinal == frames.nextOrdinal {
-                    let wanted = selected.contains(entry.id) || needed.contains(ordinal)
+                    let wanted = selected.contains(entry.id) || neededLater.contains(ordinal)
                     let count = try frames.next(open: wanted)
                     if selected.contains(entry.id) { try output.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count])) }
-                    if needed.contains(ordinal) { try toSpoolForOutput(count: count, ordinal: ordinal) }
+                    if neededLater.contains(ordinal) { try toSpoolForOutput(count: count, ordinal: ordinal) }
                 } else if selected.contains(entry.id) {
                     guard case .spool(let offset) = locations[ordinal] else { throw ArchiveError(.damaged, "frame \(ordinal) is not available") }
                     let count = reader.index.chunks[ordinal].plainLength

@@ -22,7 +22,9 @@ public enum TemporaryFiles {
 
     /// Removes registered files and exits 130 on SIGINT, SIGTERM and SIGHUP.
     public static func installSignalHandlers() {
+        // Initialize the lazy statics now: the handler must not be the first to touch them.
         _ = lockReady
+        _ = table
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig) { number in
                 for i in 0..<TemporaryFiles.capacity {

@@ -52,7 +52,7 @@ final class CLITests: XCTestCase {
         scratch = try ScratchDirectory("kseal-cli")
         key = scratch.path + "/key"
         XCTAssertEqual(try kseal(["keygen", "-o", key]).status, 0)
-        try shell("mkdir -p '\(scratch.path)/src/d' && cd '\(scratch.path)/src' && echo one > a && seq 1 50000 > d/b && ln -s a l")
+        try shell("mkdir -p '\(scratch.path)/src/d' && cd '\(scratch.path)/src' && echo one > a && seq 1 50000 > d/b && ln -s a l && ln a h && cp d/b d/copy")
     }
 
     func testKeygenWritesAPrivateKeyAndNeverOverwrites() throws {
@@ -110,6 +110,11 @@ final class CLITests: XCTestCase {
         let single = try kseal([], shell: "cd '\(scratch.path)' && \"$KSEAL\" create -q - src | \"$KSEAL\" extract -q - --stdout src/a",
                                environment: ["KSEAL_KEY_FILE": key])
         XCTAssertEqual(single.text, "one\n")
+        // In archive order (src/d/copy, then src/h): a deduplicated file whole, a hard link's content once.
+        let linked = try kseal([], shell: "cd '\(scratch.path)' && \"$KSEAL\" create -q - src | \"$KSEAL\" extract -q - --stdout src/h src/d/copy",
+                               environment: ["KSEAL_KEY_FILE": key])
+        XCTAssertEqual(linked.status, 0, linked.stderr)
+        XCTAssertEqual(linked.stdout, (try Data(contentsOf: URL(fileURLWithPath: scratch.path + "/src/d/b"))) + Data("one\n".utf8))
     }
 
     func testListOfTheFormatVectorMatchesItsListing() throws {

@@ -53,7 +53,8 @@ public final class Extractor {
 
     private let reader: ArchiveReader
     private let options: ExtractOptions
-    private let frames: FrameReader
+    /// Created once the plan says which frames to open.
+    private var frames: FrameReader!
     private var report = ExtractReport()
     private var locations: [Int: Location] = [:]
     private var failedFrames: [Int: String] = [:]
@@ -79,7 +80,6 @@ public final class Extractor {
     private init(reader: ArchiveReader, options: ExtractOptions) throws {
         self.reader = reader
         self.options = options
-        frames = try reader.frames()
         copyBuffer = .allocate(byteCount: Int(reader.header.chunkSize), alignment: 64)
     }
 
@@ -112,22 +112,26 @@ public final class Extractor {
     /// Marks the chunks that a selected entry uses after their first use (see ``neededLater``).
     /// - Parameter linksReadContent: hard links read their file's chunks (output to stdout) rather
     ///   than being linked to the written file.
-    private func planReuse(_ selected: Set<Int64>, linksReadContent: Bool = false) {
+    /// Then opens the frames: those a selected entry brings first, and those used again.
+    private func planReuse(_ selected: Set<Int64>, linksReadContent: Bool = false) throws {
         var seen = Set<Int>()
+        var opening = Set<Int>()
         var fileChunks: [[UInt8]: [Int]] = [:]
         for entry in reader.index.entries {
             var chunks = entry.chunks
             if entry.kind == .file { fileChunks[entry.path] = chunks }
             if linksReadContent, entry.kind == .hardLink, let target = entry.target { chunks = fileChunks[target] ?? [] }
-            for ordinal in chunks where !seen.insert(ordinal).inserted && selected.contains(entry.id) {
-                neededLater.insert(ordinal)
+            for ordinal in chunks where selected.contains(entry.id) {
+                if seen.insert(ordinal).inserted { opening.insert(ordinal) } else { neededLater.insert(ordinal) }
             }
+            for ordinal in chunks where !selected.contains(entry.id) { seen.insert(ordinal) }
         }
+        frames = try reader.frames(opening: opening.union(neededLater))
     }
 
     private func extract(into target: TargetDirectory) throws {
         let selected = try selectedEntries()
-        planReuse(selected)
+        try planReuse(selected)
         var directories: [Entry] = []
         for entry in reader.index.entries {
             guard selected.contains(entry.id) else {
@@ -176,7 +180,7 @@ public final class Extractor {
         for ordinal in entry.chunks where ordinal == frames.nextOrdinal {
             let keep = neededLater.contains(ordinal)
             do {
-                let count = try frames.next(open: keep)
+                let count = try frames.next()
                 if keep { try toSpool(count: count, ordinal: ordinal, target: target) }
             } catch let error as ArchiveError where error.code == .damaged {
                 failedFrames[ordinal] = error.message
@@ -225,7 +229,7 @@ public final class Extractor {
                 let isNew = ordinal == frames.nextOrdinal
                 do {
                     if isNew {
-                        let count = try frames.next(open: true)
+                        let count = try frames.next()
                         guard failure == nil else {
                             if neededLater.contains(ordinal) { try toSpool(count: count, ordinal: ordinal, target: target) }
                             continue
@@ -330,15 +334,14 @@ public final class Extractor {
     private func extractToStandardOutput() throws {
         let selected = try selectedEntries(withLinkTargets: false)
         let output = SystemFile.standardOutput()
-        planReuse(selected, linksReadContent: true)
+        try planReuse(selected, linksReadContent: true)
         var contents: [[UInt8]: [Int]] = [:]
         for entry in reader.index.entries {
             let chunks = entry.kind == .hardLink ? (contents[entry.target!] ?? []) : entry.chunks
             if entry.kind == .file { contents[entry.path] = chunks }
             for ordinal in chunks {
                 if ordinal == frames.nextOrdinal {
-                    let wanted = selected.contains(entry.id) || neededLater.contains(ordinal)
-                    let count = try frames.next(open: wanted)
+                    let count = try frames.next()
                     if selected.contains(entry.id) { try output.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count])) }
                     if neededLater.contains(ordinal) { try toSpoolForOutput(count: count, ordinal: ordinal) }
                 } else if selected.contains(entry.id) {

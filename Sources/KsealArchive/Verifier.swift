@@ -25,7 +25,7 @@ public enum Verifier {
             do {
                 try frames.next()
             } catch let error as ArchiveError where error.code == .damaged {
-                failures[ordinal] = frames.truncation == nil ? error.message : "missing: archive truncated"
+                failures[ordinal] = ordinal >= (frames.firstMissing ?? Int.max) ? "missing: archive truncated" : error.message
             }
         }
         report.frames = reader.index.chunks.count

@@ -12,6 +12,9 @@ public struct CreateOptions: Sendable {
     public var secrets: ArchiveSecrets?
     /// Record this owner instead of each file's, so vectors reproduce on any machine.
     public var ownerOverride: (uid: UInt32, gid: UInt32)?
+    /// Threads for hashing, compressing and sealing; nil for one per core (at most 8). The
+    /// archive is the same whatever the number.
+    public var workers: Int?
     public init() {}
 }
 
@@ -42,14 +45,9 @@ public final class ArchiveWriter {
     private let warn: (String) -> Void
     private let secrets: ArchiveSecrets
     private let subkeys: Subkeys
-    private let aead: any AEADContext
-    private let sha256: any DigestContext
-    private let compressor: ZstdCompressor
     private let index: IndexBuilder
     private let frames: SystemFile
-    private var framesLength: Int64 = 0
-    private var dedup: [[UInt8]: Int] = [:]
-    private var chunks: [ChunkRecord] = []
+    private let pipeline: ChunkPipeline
     private var storedPaths = Set<[UInt8]>()
     private var hardLinkSources: [FileIdentity: [UInt8]] = [:]
     private var fileSizes: [[UInt8]: Int64] = [:]
@@ -57,10 +55,6 @@ public final class ArchiveWriter {
     private var exclude = Set<FileIdentity>()
     private let keyFile: KeyFile
     private var summary = CreateSummary()
-    // Chunk buffers, reused for every chunk.
-    private var plain: UnsafeMutableRawBufferPointer
-    private var compressed: UnsafeMutableRawBufferPointer
-    private var sealed: UnsafeMutableRawBufferPointer
 
     /// Creates an archive of `paths`.
     /// - Parameters:
@@ -106,21 +100,11 @@ public final class ArchiveWriter {
         secrets = try options.secrets ?? ArchiveSecrets.fresh()
         do {
             subkeys = try Subkeys(backend: backend, dataKey: secrets.dataKey, archiveID: secrets.archiveID)
-            aead = try backend.aes256GCM(key: subkeys.chunk).makeContext()
-            sha256 = try backend.makeSHA256()
         } catch let error as CryptoError { throw ArchiveError.crypto(error, "setting up encryption") }
-        compressor = try ZstdCompressor(level: options.compressionLevel)
         index = try IndexBuilder()
         frames = try unlinkedTemporaryFile(in: framesDirectory)
-        plain = .allocate(byteCount: options.chunkSize, alignment: 64)
-        compressed = .allocate(byteCount: options.chunkSize, alignment: 64)
-        sealed = .allocate(byteCount: options.chunkSize + FormatV1.tagSize, alignment: 64)
-    }
-
-    deinit {
-        plain.deallocate()
-        compressed.deallocate()
-        sealed.deallocate()
+        pipeline = try ChunkPipeline(backend: backend, chunkKey: subkeys.chunk, archiveID: secrets.archiveID, level: options.compressionLevel,
+                                     chunkSize: options.chunkSize, workers: options.workers ?? FrameReader.defaultWorkers, index: index, frames: frames)
     }
 
     /// The name an input path is stored under: leading `/`, `.` components and empty components
@@ -157,7 +141,7 @@ public final class ArchiveWriter {
         switch status.kind {
         case .directory:
             if !stored.isEmpty {
-                try index.addEntry(path: stored, kind: .directory, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime, size: 0, target: nil)
+                _ = pipeline.addEntry(path: stored, kind: .directory, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime, size: 0, target: nil)
                 summary.directories += 1
             }
             for name in try directoryEntries(source) {
@@ -166,22 +150,22 @@ public final class ArchiveWriter {
             }
         case .symlink:
             let target = try readLinkTarget(source)
-            try index.addEntry(path: stored, kind: .symlink, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime, size: 0, target: target)
+            _ = pipeline.addEntry(path: stored, kind: .symlink, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime, size: 0, target: target)
             summary.symlinks += 1
         case .regular:
             guard !stored.isEmpty else { throw ArchiveError(.usage, "\(display(source)): a file needs a name in the archive") }
             if status.linkCount > 1, let first = hardLinkSources[status.identity] {
-                try index.addEntry(path: stored, kind: .hardLink, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime,
+                _ = pipeline.addEntry(path: stored, kind: .hardLink, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime,
                                    size: fileSizes[first] ?? 0, target: first)
                 summary.hardLinks += 1
                 return
             }
-            let id = try index.addEntry(path: stored, kind: .file, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime,
+            let id = pipeline.addEntry(path: stored, kind: .file, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime,
                                         size: status.size, target: nil)
             let size = try addContent(of: source, entry: id)
             if size != status.size {
                 warn("\(display(source)): changed size while being read (\(status.size) → \(size) bytes); archived as read")
-                try index.updateSize(of: id, to: size)
+                pipeline.updateSize(of: id, to: size)
             }
             if status.linkCount > 1 { hardLinkSources[status.identity] = stored }
             fileSizes[stored] = size
@@ -193,57 +177,31 @@ public final class ArchiveWriter {
         }
     }
 
-    /// Reads a file chunk by chunk: hash, deduplicate, compress, seal, append the frame.
+    /// Reads a file chunk by chunk into the pipeline.
     private func addContent(of source: [UInt8], entry: Int64) throws -> Int64 {
         let file = try SystemFile.open(bytes: source, flags: O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         var total: Int64 = 0
         var sequence = 0
         while true {
-            let count = try file.readFully(into: plain)
+            let count = try pipeline.readChunk(from: file, entry: entry, sequence: sequence)
             if count == 0 { break }
-            let ordinal = try storeChunk(UnsafeRawBufferPointer(rebasing: plain[0..<count]), path: source)
-            try index.addFileChunk(entry: entry, sequence: sequence, ordinal: ordinal)
             sequence += 1
             total += Int64(count)
-            if count < plain.count { break }
+            if count < options.chunkSize { break }
         }
         return total
     }
 
-    private func storeChunk(_ chunk: UnsafeRawBufferPointer, path: [UInt8]) throws -> Int {
-        let digest: [UInt8]
-        do { digest = try sha256.digest(chunk) } catch let error as CryptoError { throw ArchiveError.crypto(error, display(path)) }
-        if let ordinal = dedup[digest] { return ordinal }
-        let ordinal = chunks.count
-        // A chunk is stored compressed only if zstd makes it strictly smaller (spec §7).
-        let compressedCount = compressor.compress(chunk, into: UnsafeMutableRawBufferPointer(rebasing: compressed[0..<(chunk.count - 1)]))
-        let compression: FrameCompression = compressedCount == nil ? .raw : .zstd
-        let stored = compressedCount.map { UnsafeRawBufferPointer(rebasing: compressed[0..<$0]) } ?? chunk
-        let aad = frameAAD(archiveID: secrets.archiveID, ordinal: UInt64(ordinal), compression: compression, plainLength: chunk.count,
-                           storedLength: stored.count, sha256: digest)
-        let sealedCount: Int
-        do {
-            sealedCount = try counterNonce(UInt64(ordinal)).withUnsafeBytes { nonce in
-                try aad.withUnsafeBytes { try aead.seal(stored, nonce: nonce, aad: $0, into: sealed) }
-            }
-        } catch let error as CryptoError { throw ArchiveError.crypto(error, display(path)) }
-        try frames.writeAll(UnsafeRawBufferPointer(rebasing: sealed[0..<sealedCount]))
-        let record = ChunkRecord(plainLength: chunk.count, storedLength: stored.count, compression: compression, sha256: digest, frameOffset: framesLength)
-        try index.addChunk(ordinal: ordinal, record)
-        chunks.append(record)
-        dedup[digest] = ordinal
-        framesLength += Int64(sealedCount)
-        summary.storedBytes += Int64(stored.count)
-        return ordinal
-    }
-
     /// Writes header, key slot, header MAC, sealed index, frames and end marker (spec §2).
     private func assemble(into output: SystemFile) throws {
+        try pipeline.flush()
+        let framesLength = pipeline.framesLength
+        summary.storedBytes = pipeline.storedBytes
         let image = try index.finish()
-        let compressedIndex = try compressWhole(image)
+        let compressedIndex = try ZstdCompressor(level: options.compressionLevel).compress(image)
         let header = ArchiveHeader(archiveID: secrets.archiveID, keyCommitment: subkeys.commitment, chunkSize: UInt32(options.chunkSize), slotCount: 1,
                                    indexPlainLength: UInt64(image.count), indexStoredLength: UInt64(compressedIndex.count),
-                                   frameCount: UInt64(chunks.count), framesLength: UInt64(framesLength))
+                                   frameCount: UInt64(pipeline.frameCount), framesLength: UInt64(framesLength))
         let frontLength: Int64
         do {
             let slot = try KeyFileSlot.wrap(dataKey: secrets.dataKey, keyFile: keyFile, header: header, slotIndex: 0, backend: backend)
@@ -255,7 +213,7 @@ public final class ArchiveWriter {
         } catch let error as CryptoError { throw ArchiveError.crypto(error, "sealing the index") }
         try output.append(from: frames, length: framesLength)
         try output.writeAll(endMarker(framesLength: UInt64(framesLength)))
-        summary.frames = chunks.count
+        summary.frames = pipeline.frameCount
         summary.archiveBytes = frontLength + Int64(header.indexSealedLength) + framesLength + Int64(FormatV1.endMarkerSize)
     }
 
@@ -270,12 +228,5 @@ public final class ArchiveWriter {
                                                aad: indexAAD(archiveID: secrets.archiveID, segment: segment, segmentCount: count))
             try output.writeAll(sealedPiece)
         }
-    }
-
-    private func compressWhole(_ image: [UInt8]) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: ZstdCompressor.bound(image.count))
-        let count = image.withUnsafeBytes { input in out.withUnsafeMutableBytes { compressor.compress(input, into: $0) } }
-        guard let count else { throw ArchiveError(.internal, "zstd: cannot compress the index") }
-        return Array(out.prefix(count))
     }
 }

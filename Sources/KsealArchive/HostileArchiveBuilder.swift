@@ -26,10 +26,7 @@ public enum HostileArchiveBuilder {
 
         /// A zstd frame of `data` that claims to expand to `plainLength` bytes with hash `sha256`.
         public static func zstd(_ data: [UInt8], claiming plainLength: Int, sha256: [UInt8]) throws -> Frame {
-            let compressor = try ZstdCompressor(level: 3)
-            var out = [UInt8](repeating: 0, count: ZstdCompressor.bound(data.count))
-            let count = data.withUnsafeBytes { input in out.withUnsafeMutableBytes { compressor.compress(input, into: $0) } }!
-            return Frame(stored: Array(out.prefix(count)), compression: .zstd, plainLength: plainLength, sha256: sha256)
+            Frame(stored: try ZstdCompressor(level: 3).compress(data), compression: .zstd, plainLength: plainLength, sha256: sha256)
         }
     }
 
@@ -56,10 +53,7 @@ public enum HostileArchiveBuilder {
                                chunkSize: Int = FormatV1.defaultChunkSize) throws -> [UInt8] {
         let secrets = try ArchiveSecrets.fresh()
         let subkeys = try Subkeys(backend: backend, dataKey: secrets.dataKey, archiveID: secrets.archiveID)
-        let compressor = try ZstdCompressor(level: 3)
-        var compressed = [UInt8](repeating: 0, count: ZstdCompressor.bound(indexImage.count))
-        let count = indexImage.withUnsafeBytes { input in compressed.withUnsafeMutableBytes { compressor.compress(input, into: $0) } }!
-        compressed = Array(compressed.prefix(count))
+        let compressed = try ZstdCompressor(level: 3).compress(indexImage)
         let framesLength = frames.reduce(0) { $0 + $1.stored.count + FormatV1.tagSize }
         let header = ArchiveHeader(archiveID: secrets.archiveID, keyCommitment: subkeys.commitment, chunkSize: UInt32(chunkSize), slotCount: 1,
                                    indexPlainLength: UInt64(indexImage.count), indexStoredLength: UInt64(compressed.count),

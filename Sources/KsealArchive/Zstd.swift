@@ -26,6 +26,14 @@ final class ZstdCompressor {
         return result
     }
 
+    /// Compresses `data` whole, into a new array (for the index).
+    func compress(_ data: [UInt8]) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Self.bound(data.count))
+        let count = data.withUnsafeBytes { input in out.withUnsafeMutableBytes { compress(input, into: $0) } }
+        guard let count else { throw ArchiveError(.internal, "zstd: cannot compress \(data.count) bytes") }
+        return Array(out.prefix(count))
+    }
+
     static func bound(_ size: Int) -> Int { ZSTD_compressBound(size) }
 
     private func check(_ code: Int, _ what: String) throws {

@@ -19,6 +19,16 @@ final class FormatVectorTests: XCTestCase {
         XCTAssertTrue(made == stored, "recreated archive differs from \(vector.archivePath)")
     }
 
+    /// The parallel writer produces the same bytes with any number of workers.
+    func testTheNumberOfWorkersDoesNotChangeTheArchive() throws {
+        let vector = try FormatVector()
+        let stored = Array(try Data(contentsOf: URL(fileURLWithPath: vector.archivePath)))
+        for workers in [1, 2, 3, 7] {
+            let scratch = try ScratchDirectory()
+            XCTAssertTrue(try vector.recreate(backend: UserspaceBackend(), in: scratch.path, workers: workers) == stored, "\(workers) workers")
+        }
+    }
+
     func testTheVectorReadsAsDescribed() throws {
         let vector = try FormatVector()
         let reader = try ArchiveReader(.file(vector.archivePath), keyFile: vector.keyFile, backend: UserspaceBackend())

@@ -79,7 +79,7 @@ public struct FormatVector {
     }
 
     /// Creates the vector archive from a fresh tree with the given backend.
-    public func recreate(backend: any CryptoBackend, in scratch: String) throws -> [UInt8] {
+    public func recreate(backend: any CryptoBackend, in scratch: String, workers: Int? = nil) throws -> [UInt8] {
         let tree = scratch + "/vector-tree"
         try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
         try buildTree(at: tree)
@@ -87,6 +87,8 @@ public struct FormatVector {
         let previous = FileManager.default.currentDirectoryPath
         _ = FileManager.default.changeCurrentDirectoryPath(tree)
         defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
+        var options = self.options
+        options.workers = workers
         _ = try ArchiveWriter.create(paths: [Array(".".utf8)], destination: .file(output), keyFile: keyFile, backend: backend, options: options,
                                      warn: { _ in })
         return Array(try Data(contentsOf: URL(fileURLWithPath: output)))

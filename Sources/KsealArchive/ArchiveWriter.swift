@@ -35,10 +35,11 @@ public struct CreateSummary: Sendable {
 
 /// Writes a format v1 archive (spec §8, "Writing").
 ///
-/// Frames go to an unlinked temporary file as files are read; then the header, key slot, header
-/// MAC and sealed index are written, the frames are copied after them (`copy_file_range`) and the
-/// end marker closes the archive. A file destination is written under a temporary name and renamed
-/// into place only when complete.
+/// Files are walked in a fixed order and their chunks go through a ``ChunkPipeline`` (all cores)
+/// into an unnamed scratch file of frames; then the header, key slot, header MAC and sealed index
+/// are written, the frames are copied after them (`copy_file_range`) and the end marker closes
+/// the archive. A file destination is written as an unnamed file and linked into place only when
+/// complete (``AtomicOutput``).
 public final class ArchiveWriter {
     private let backend: any CryptoBackend
     private let options: CreateOptions

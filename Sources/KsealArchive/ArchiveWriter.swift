@@ -15,6 +15,8 @@ public struct CreateOptions: Sendable {
     /// Threads for hashing, compressing and sealing; nil for one per core (at most 8). The
     /// archive is the same whatever the number.
     public var workers: Int?
+    /// Told the bytes read as files are archived.
+    public var progress: ProgressMeter?
     public init() {}
 }
 
@@ -106,6 +108,7 @@ public final class ArchiveWriter {
         frames = try unlinkedTemporaryFile(in: framesDirectory)
         pipeline = try ChunkPipeline(backend: backend, chunkKey: subkeys.chunk, archiveID: secrets.archiveID, level: options.compressionLevel,
                                      chunkSize: options.chunkSize, workers: options.workers ?? FrameReader.defaultWorkers, index: index, frames: frames)
+        pipeline.progress = options.progress
     }
 
     /// The name an input path is stored under: leading `/`, `.` components and empty components

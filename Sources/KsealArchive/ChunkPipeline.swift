@@ -29,6 +29,7 @@ final class ChunkPipeline {
     private(set) var frameCount = 0
     private(set) var framesLength: Int64 = 0
     private(set) var storedBytes: Int64 = 0
+    var progress: ProgressMeter?
 
     init(backend: any CryptoBackend, chunkKey: [UInt8], archiveID: [UInt8], level: Int32, chunkSize: Int, workers: Int,
          index: IndexBuilder, frames: SystemFile) throws {
@@ -63,6 +64,7 @@ final class ChunkPipeline {
         slot.path = file.path
         log.append(.chunk(slot: used, entry: entry, sequence: sequence))
         used += 1
+        progress?.advance(by: count)
         return count
     }
 

@@ -9,6 +9,8 @@ public struct ExtractOptions: Sendable {
     public var selection: [[UInt8]] = []
     /// Restore owners (and set-id bits); by default only when running as root.
     public var restoreOwnership = geteuid() == 0
+    /// Told the bytes of every chunk passed, against the total of the archive's chunks.
+    public var progress: ProgressMeter?
     public init() {}
 }
 
@@ -127,6 +129,8 @@ public final class Extractor {
             for ordinal in chunks where !selected.contains(entry.id) { seen.insert(ordinal) }
         }
         frames = try reader.frames(opening: opening.union(neededLater))
+        frames.progress = options.progress
+        options.progress?.total = reader.index.chunks.reduce(0) { $0 + Int64($1.plainLength) }
     }
 
     private func extract(into target: TargetDirectory) throws {

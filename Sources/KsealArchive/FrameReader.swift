@@ -25,6 +25,8 @@ public final class FrameReader {
     public private(set) var truncation: ArchiveError?
     /// The first frame the input ended inside; it and every later frame are missing.
     public private(set) var firstMissing: Int?
+    /// Told the plaintext length of every frame passed.
+    public var progress: ProgressMeter?
 
     /// Workers for decoding: the cores this process may use, at most 8.
     static var defaultWorkers: Int {
@@ -59,6 +61,7 @@ public final class FrameReader {
         cursor += 1
         nextOrdinal += 1
         current = slot
+        progress?.advance(by: reader.index.chunks[slot.ordinal].plainLength)
         switch slot.result {
         case .success(let count): return count
         case .failure(let error): throw error

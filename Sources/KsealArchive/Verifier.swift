@@ -17,9 +17,12 @@ public struct VerifyReport: Sendable {
 /// Opens and hash-checks every frame; reads nothing but the archive.
 public enum Verifier {
     /// - Throws: only for errors that stop reading altogether (I/O, crypto backend failure).
-    public static func verify(_ reader: ArchiveReader) throws -> VerifyReport {
+    /// - Parameter progress: told the bytes of every chunk checked, against the total.
+    public static func verify(_ reader: ArchiveReader, progress: ProgressMeter? = nil) throws -> VerifyReport {
         var report = VerifyReport()
         let frames = try reader.frames()
+        frames.progress = progress
+        progress?.total = reader.index.chunks.reduce(0) { $0 + Int64($1.plainLength) }
         var failures: [Int: String] = [:]
         for ordinal in 0..<reader.index.chunks.count {
             do {

@@ -20,6 +20,7 @@ struct Create: ParsableCommand {
     var level: Int32 = 3
 
     @OptionGroup var cryptoOptions: CryptoOptions
+    @OptionGroup var progressOptions: ProgressOptions
 
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("name at least one path to archive") }
@@ -35,10 +36,12 @@ struct Create: ParsableCommand {
             let selection = try cryptoOptions.select()
             var options = CreateOptions()
             options.compressionLevel = level
+            options.progress = progressOptions.meter(command: "create", quiet: cryptoOptions.quiet)
             TemporaryFiles.installSignalHandlers()
             let started = Date()
             let summary = try ArchiveWriter.create(paths: paths.map(\.pathBytes), destination: archive == "-" ? .standardOutput : .file(archive),
                                                    keyFile: keyFile, backend: selection.backend, options: options, warn: Console.warn)
+            options.progress?.finish()
             let seconds = Date().timeIntervalSince(started)
             cryptoOptions.note("created \(archive == "-" ? "archive on standard output" : archive): \(summary.files) files, "
                 + "\(summary.directories) directories, \(summary.symlinks) symlinks, \(summary.hardLinks) hard links; "

@@ -24,6 +24,7 @@ struct Extract: ParsableCommand {
 
     @OptionGroup var key: KeyOptions
     @OptionGroup var cryptoOptions: CryptoOptions
+    @OptionGroup var progressOptions: ProgressOptions
 
     func validate() throws {
         if verifyFirst && archive.archive == "-" { throw ValidationError("--verify-first needs an archive file, not '-'") }
@@ -44,7 +45,9 @@ struct Extract: ParsableCommand {
             TemporaryFiles.installSignalHandlers()
             var options = ExtractOptions()
             options.selection = paths.map(\.pathBytes)
+            options.progress = progressOptions.meter(command: "extract", quiet: cryptoOptions.quiet)
             let report = try Extractor.extract(reader, to: stdout ? .standardOutput : .directory(directory), options: options)
+            options.progress?.finish()
             for damage in report.failed + report.refused + report.ioFailures {
                 Console.error(String(decoding: damage.path, as: UTF8.self) + ": " + damage.reason)
             }

@@ -14,11 +14,14 @@ struct Verify: ParsableCommand {
     var json = false
 
     @OptionGroup var cryptoOptions: CryptoOptions
+    @OptionGroup var progressOptions: ProgressOptions
 
     func run() throws {
         try Failure.guarding {
             let reader = try archive.open(key: key, crypto: cryptoOptions)
-            let report = try Verifier.verify(reader)
+            let meter = progressOptions.meter(command: "verify", quiet: cryptoOptions.quiet)
+            let report = try Verifier.verify(reader, progress: meter)
+            meter?.finish()
             if json {
                 let damaged: [JSON.Value] = report.damagedFiles.map { .object(JSON.pathFields("path", $0.path) + [("reason", .string($0.reason))]) }
                 Console.print(JSON.encode(.object([

@@ -88,6 +88,13 @@ final class CLITests: XCTestCase {
         let damaged = try kseal(["verify", archive, "-k", key])
         XCTAssertEqual(damaged.status, 1)
         XCTAssertTrue(damaged.text.contains("damaged: "), damaged.text)
+        // Progress as JSON lines on stderr, ending with the finished total.
+        let progress = try kseal(["verify", "-q", "--progress", "json", archive, "-k", key])
+        let lines = progress.stderr.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertFalse(lines.isEmpty, progress.stderr)
+        XCTAssertEqual(lines.last?["finished"] as? Bool, true)
+        XCTAssertEqual(lines.last?["bytes_done"] as? Int, lines.last?["bytes_total"] as? Int)
+        XCTAssertEqual(try kseal(["verify", archive, "-k", key, "--progress", "none", "-q"]).stderr, "", "silent when asked")
         // --verify-first writes nothing at all from a damaged archive.
         let nothing = try scratch.sub("nothing")
         XCTAssertEqual(try kseal(["extract", "--verify-first", archive, "-C", nothing, "-k", key]).status, 1)
@@ -157,7 +164,7 @@ final class CLITests: XCTestCase {
             XCTAssertTrue(top.contains(command), "--help lists \(command)")
             XCTAssertTrue(man.contains(".SS \(command)") || man.contains(".SS \"\(command)"), "man/kseal.1 has a section for \(command)")
             let help = try kseal([command, "--help"]).text
-            let flags = Set(help.split(whereSeparator: { " ,\n[]|<>=".contains($0) }).map(String.init).filter { $0.hasPrefix("-") && $0.count > 1 && $0 != "--" })
+            let flags = Set(help.split(whereSeparator: { " ,;\n[]|<>=()".contains($0) }).map(String.init).filter { $0.hasPrefix("-") && $0.count > 1 && $0 != "--" })
             XCTAssertFalse(flags.isEmpty, command)
             for flag in flags { XCTAssertTrue(man.contains(flag), "man/kseal.1 lacks \(flag) (from kseal \(command) --help)") }
         }

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import KsealArchive
+
+/// `--progress` for create, verify and extract.
+struct ProgressOptions: ParsableArguments {
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case auto, json, none
+    }
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Progress on stderr: auto (a status line when stderr is a terminal, unless --quiet), json (one JSON object per line), none.",
+        valueName: "mode"))
+    var progress: Mode = .auto
+
+    /// A meter that reports for `command`, or nil when nothing should be shown.
+    func meter(command: String, quiet: Bool) -> ProgressMeter? {
+        switch progress {
+        case .none: return nil
+        case .auto:
+            guard !quiet, isatty(STDERR_FILENO) != 0 else { return nil }
+            return ProgressMeter { snapshot in
+                var line = "\r\(command): \(Self.size(snapshot.done))"
+                if let total = snapshot.total { line += " of \(Self.size(total))" }
+                line += String(format: ", %.1f MB/s", snapshot.rate / 1e6)
+                if let eta = snapshot.etaSeconds, !snapshot.finished { line += ", \(Int(eta) / 60):" + String(format: "%02d", Int(eta) % 60) + " left" }
+                line += snapshot.finished ? "\u{1B}[K\n" : "\u{1B}[K"
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+        case .json:
+            return ProgressMeter(interval: 1) { snapshot in
+                let line = JSON.encode(.object([
+                    ("command", .string(command)), ("bytes_done", .int(snapshot.done)),
+                    ("bytes_total", snapshot.total.map { .int($0) } ?? .null),
+                    ("bytes_per_second", .int(Int64(snapshot.rate))),
+                    ("eta_seconds", snapshot.etaSeconds.map { .int(Int64($0.rounded())) } ?? .null),
+                    ("finished", .bool(snapshot.finished)),
+                ]))
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
+        }
+    }
+
+    private static func size(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark (not a test): kseal against the tools people use today, on one
+# deterministic corpus, in one run, one tool after another on the same cache state.
+#
+#   Benchmarks/compare.sh [SIZE_MIB] [RUNS]        (defaults: 1024 MiB, 3 runs; medians)
+#
+# Nothing is deleted between measured tools (ext4 is slow to create files for minutes after a
+# mass delete); the work directory (default /tmp/kseal-compare, about 6 × SIZE × RUNS) is removed
+# at the start of the next run.
+#
+# Tools: kseal (user-space backend; the kernel backend only inside UML, see crypto.sh),
+# tar | zstd -T0 -3 | age, restic (zstd auto), borg 1.2 (zstd,3), tar alone. Installs them from
+# Debian. Every extraction is compared with the corpus (diff -r). Prints MB/s of input, archive
+# size and peak RSS (from /usr/bin/time). Writes the table to Benchmarks/results-<date>.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=${1:-1024}
+runs=${2:-3}
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+for p in zstd age restic borgbackup time python3; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+[ ${#missing[@]} -eq 0 ] || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; }
+Scripts/setup -c release >/dev/null 2>&1
+kseal=$(swift build -c release --show-bin-path)/kseal
+
+work=${KSEAL_BENCH_DIR:-/tmp/kseal-compare}
+rm -rf "$work" && mkdir -p "$work"
+python3 Benchmarks/make-corpus.py "$work/corpus" "$size"
+bytes=$(du -sb "$work/corpus" | cut -f1)
+files=$(find "$work/corpus" -type f | wc -l)
+# Warm the page cache, so the first tool is not charged for it.
+tar -cf - -C "$work" corpus > /dev/null
+
+"$kseal" keygen -o "$work/kseal.key" 2>/dev/null
+age-keygen -o "$work/age.key" 2>/dev/null
+recipient=$(age-keygen -y "$work/age.key")
+export RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
+
+# measure LABEL PHASE CMD...: runs CMD under /usr/bin/time, records seconds and peak RSS.
+declare -A secs rss sizes
+measure() {
+    local label=$1 phase=$2; shift 2
+    local out
+    out=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null 2>"$work/err"; } 2>&1 ) || { echo "FAILED: $label $phase: $(tail -3 "$work/err")"; exit 1; }
+    secs[$label,$phase]+="${out% *} "
+    rss[$label,$phase]+="${out#* } "
+}
+# check DIR: the extracted corpus must equal the original.
+check() { diff -r --no-dereference "$work/corpus" "$1/corpus" > /dev/null || { echo "FAILED: $1 differs from the corpus"; exit 1; }; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+for run in $(seq 1 "$runs"); do
+    echo "== run $run of $runs" >&2
+    # kseal
+    k="$work/k$run.kseal"; ko="$work/k-out$run"; mkdir "$ko"
+    measure kseal create sh -c "cd '$work' && '$kseal' create -q --crypto userspace -k kseal.key '$k' corpus"
+    measure kseal verify "$kseal" verify -q --crypto userspace -k "$work/kseal.key" "$k"
+    measure kseal extract "$kseal" extract -q --crypto userspace -k "$work/kseal.key" "$k" -C "$ko"
+    check "$ko"; sizes[kseal]=$(stat -c %s "$k")
+    # tar | zstd -T0 -3 | age
+    a="$work/a$run.tar.zst.age"; ao="$work/a-out$run"; mkdir "$ao"
+    measure age create sh -c "tar -cf - -C '$work' corpus | zstd -q -T0 -3 | age -r $recipient > '$a'"
+    measure age verify sh -c "age -d -i '$work/age.key' '$a' | zstd -q -d > /dev/null"
+    measure age extract sh -c "age -d -i '$work/age.key' '$a' | zstd -q -d | tar -xf - -C '$ao'"
+    check "$ao"; sizes[age]=$(stat -c %s "$a")
+    # restic
+    r="$work/restic$run"; ro="$work/r-out$run"; mkdir "$ro"
+    restic init -q -r "$r" > /dev/null
+    measure restic create sh -c "cd '$work' && restic -q -r '$r' backup --compression auto corpus"
+    measure restic verify restic -q -r "$r" check --read-data
+    measure restic extract restic -q -r "$r" restore latest --target "$ro"
+    check "$ro"; sizes[restic]=$(du -sb "$r" | cut -f1)
+    # borg
+    b="$work/borg$run"; bo="$work/b-out$run"; mkdir "$bo"
+    borg init -e repokey-blake2 "$b" > /dev/null 2>&1
+    measure borg create sh -c "cd '$work' && borg create --compression zstd,3 '$b::a' corpus"
+    measure borg verify borg check --verify-data "$b"
+    measure borg extract sh -c "cd '$bo' && borg extract '$b::a'"
+    check "$bo"; sizes[borg]=$(du -sb "$b" | cut -f1)
+    # tar alone
+    t="$work/t$run.tar"; to="$work/t-out$run"; mkdir "$to"
+    measure tar create tar -cf "$t" -C "$work" corpus
+    measure tar extract tar -xf "$t" -C "$to"
+    check "$to"; sizes[tar]=$(stat -c %s "$t")
+done
+
+result="Benchmarks/results-$(date +%Y-%m-%d).md"
+{
+    echo "Corpus: $((bytes / 1048576)) MiB, $files files ($(nproc) cores, $(uname -r), medians of $runs runs, MB/s of input)."
+    echo
+    echo "| tool | create | verify | extract | archive | peak RSS create / verify / extract |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    for tool in kseal age restic borg tar; do
+        row="| $tool"
+        for phase in create verify extract; do
+            s=$(echo "${secs[$tool,$phase]:-}" | median)
+            if [ -n "$s" ]; then row+=" | $(awk -v b="$bytes" -v s="$s" 'BEGIN { printf "%.0f (%.2f s)", b / s / 1e6, s }')"; else row+=" | —"; fi
+        done
+        row+=" | $(( ${sizes[$tool]} / 1048576 )) MiB |"
+        r=""
+        for phase in create verify extract; do
+            m=$(echo "${rss[$tool,$phase]:-}" | median)
+            r+="${m:+$((m / 1024))}${m:-—} / "
+        done
+        echo "$row ${r% / } MiB |"
+    done
+} | tee "$result"

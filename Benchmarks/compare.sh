@@ -41,13 +41,14 @@ declare -A secs rss sizes
 measure() {
     local label=$1 phase=$2; shift 2
     local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null 2>"$work/err"; } 2>&1 ) || { echo "FAILED: $label $phase: $(tail -3 "$work/err")"; exit 1; }
+    /usr/bin/time -o "$work/timing" -f "%e %M" "$@" > /dev/null 2>"$work/err" || { echo "FAILED: $label $phase: $(tail -3 "$work/err")"; exit 1; }
+    out=$(tail -n 1 "$work/timing")
     secs[$label,$phase]+="${out% *} "
     rss[$label,$phase]+="${out#* } "
 }
 # check DIR: the extracted corpus must equal the original.
 check() { diff -r --no-dereference "$work/corpus" "$1/corpus" > /dev/null || { echo "FAILED: $1 differs from the corpus"; exit 1; }; }
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END { if (NR) print a[int((NR+1)/2)] }'; }
 
 for run in $(seq 1 "$runs"); do
     echo "== run $run of $runs" >&2
@@ -100,7 +101,7 @@ result="Benchmarks/results-$(date +%Y-%m-%d).md"
         r=""
         for phase in create verify extract; do
             m=$(echo "${rss[$tool,$phase]:-}" | median)
-            r+="${m:+$((m / 1024))}${m:-—} / "
+            if [ -n "$m" ]; then r+="$((m / 1024)) / "; else r+="— / "; fi
         done
         echo "$row ${r% / } MiB |"
     done

@@ -86,6 +86,9 @@ public struct ArchiveIndex: Sendable {
     public let entries: [Entry]
     public let chunks: [ChunkRecord]
 
+    /// Plaintext bytes of all distinct chunks: what verify and extract decode.
+    public var uniqueBytes: Int64 { chunks.reduce(0) { $0 + Int64($1.plainLength) } }
+
     /// Loads and validates the index against the authenticated header. Every rule of spec §9 is
     /// checked here, once, so nothing downstream meets an inconsistent or hostile index.
     /// - Throws: ``ArchiveError`` `.damaged` (inconsistent) or `.unsafe` (hostile paths or links).

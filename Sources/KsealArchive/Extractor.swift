@@ -49,10 +49,6 @@ public final class Extractor {
         case spool(offset: Int64)
     }
 
-    private struct PendingDirectory {
-        let entry: Entry
-    }
-
     private let reader: ArchiveReader
     private let options: ExtractOptions
     /// Created once the plan says which frames to open.
@@ -130,7 +126,7 @@ public final class Extractor {
         }
         frames = try reader.frames(opening: opening.union(neededLater))
         frames.progress = options.progress
-        options.progress?.total = reader.index.chunks.reduce(0) { $0 + Int64($1.plainLength) }
+        options.progress?.total = reader.index.uniqueBytes
     }
 
     private func extract(into target: TargetDirectory) throws {
@@ -185,28 +181,31 @@ public final class Extractor {
             let keep = neededLater.contains(ordinal)
             do {
                 let count = try frames.next()
-                if keep { try toSpool(count: count, ordinal: ordinal, target: target) }
+                if keep { try toSpool(count: count, ordinal: ordinal, in: target.rootPath) }
             } catch let error as ArchiveError where error.code == .damaged {
                 failedFrames[ordinal] = error.message
             }
         }
     }
 
-    private func toSpool(count: Int, ordinal: Int, target: TargetDirectory) throws {
-        if spool == nil { spool = try unlinkedTemporaryFile(in: target.rootPath) }
+    /// Keeps the current frame's plaintext in the private spool, an unnamed file in `directory`.
+    private func toSpool(count: Int, ordinal: Int, in directory: String) throws {
+        if spool == nil { spool = try unlinkedTemporaryFile(in: directory) }
         try spool!.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count]))
         locations[ordinal] = .spool(offset: spoolLength)
         spoolLength += Int64(count)
     }
 
     /// Fills `copyBuffer` with the verified plaintext of an earlier chunk.
-    private func readBack(_ ordinal: Int, target: TargetDirectory) throws -> Int {
+    /// - Parameter target: where extracted files are (nil for `--stdout`, which only spools).
+    private func readBack(_ ordinal: Int, target: TargetDirectory?) throws -> Int {
         if let failure = failedFrames[ordinal] { throw ArchiveError(.damaged, failure) }
         let count = reader.index.chunks[ordinal].plainLength
         let buffer = UnsafeMutableRawBufferPointer(rebasing: copyBuffer[0..<count])
         let got: Int
         switch locations[ordinal] {
         case .file(let parentPath, let name, let offset):
+            guard let target else { throw ArchiveError(.internal, "frame \(ordinal): no target directory to copy from") }
             let parent = try target.directory(at: parentPath)
             let file = try SystemFile.open(at: parent, name: name, flags: O_RDONLY | O_NOFOLLOW | O_CLOEXEC, shownAs: display(name))
             got = try file.pread(into: buffer, at: offset)
@@ -235,7 +234,7 @@ public final class Extractor {
                     if isNew {
                         let count = try frames.next()
                         guard failure == nil else {
-                            if neededLater.contains(ordinal) { try toSpool(count: count, ordinal: ordinal, target: target) }
+                            if neededLater.contains(ordinal) { try toSpool(count: count, ordinal: ordinal, in: target.rootPath) }
                             continue
                         }
                         try pending.file.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count]))
@@ -347,25 +346,14 @@ public final class Extractor {
                 if ordinal == frames.nextOrdinal {
                     let count = try frames.next()
                     if selected.contains(entry.id) { try output.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count])) }
-                    if neededLater.contains(ordinal) { try toSpoolForOutput(count: count, ordinal: ordinal) }
+                    if neededLater.contains(ordinal) { try toSpool(count: count, ordinal: ordinal, in: ProcessEnvironment.temporaryDirectory) }
                 } else if selected.contains(entry.id) {
-                    guard case .spool(let offset) = locations[ordinal] else { throw ArchiveError(.damaged, "frame \(ordinal) is not available") }
-                    let count = reader.index.chunks[ordinal].plainLength
-                    let buffer = UnsafeMutableRawBufferPointer(rebasing: copyBuffer[0..<count])
-                    guard try spool!.pread(into: buffer, at: offset) == count else { throw ArchiveError(.io, "spool ended early") }
-                    try frames.checkHash(UnsafeRawBufferPointer(buffer), ordinal: ordinal)
-                    try output.writeAll(UnsafeRawBufferPointer(buffer))
+                    let count = try readBack(ordinal, target: nil)
+                    try output.writeAll(UnsafeRawBufferPointer(rebasing: copyBuffer[0..<count]))
                 }
             }
             if selected.contains(entry.id), entry.kind == .file || entry.kind == .hardLink { report.restored += 1 }
         }
         try frames.finish()
-    }
-
-    private func toSpoolForOutput(count: Int, ordinal: Int) throws {
-        if spool == nil { spool = try unlinkedTemporaryFile(in: ProcessEnvironment.temporaryDirectory) }
-        try spool!.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count]))
-        locations[ordinal] = .spool(offset: spoolLength)
-        spoolLength += Int64(count)
     }
 }

@@ -284,7 +284,6 @@ final class SystemFile {
         _ = try syscallRetrying("futimens", path) { futimens(descriptor, &times) }
     }
 
-    func seekToStart() throws { _ = try syscallRetrying("lseek", path) { lseek(descriptor, 0, SEEK_SET) } }
 
     /// Copies `length` bytes from `source` (from its offset 0) to this file's current position,
     /// in the kernel where it can (`copy_file_range`), else through a buffer.

@@ -22,7 +22,7 @@ public enum Verifier {
         var report = VerifyReport()
         let frames = try reader.frames()
         frames.progress = progress
-        progress?.total = reader.index.chunks.reduce(0) { $0 + Int64($1.plainLength) }
+        progress?.total = reader.index.uniqueBytes
         var failures: [Int: String] = [:]
         for ordinal in 0..<reader.index.chunks.count {
             do {

@@ -18,7 +18,7 @@ struct Info: ParsableCommand {
             let entries = reader.index.entries
             let content = entries.filter { $0.kind == .file }.reduce(Int64(0)) { $0 + $1.size }
             let linked = entries.filter { $0.kind == .hardLink }.reduce(Int64(0)) { $0 + $1.size }
-            let unique = reader.index.chunks.reduce(Int64(0)) { $0 + Int64($1.plainLength) }
+            let unique = reader.index.uniqueBytes
             let stored = reader.index.chunks.reduce(Int64(0)) { $0 + Int64($1.storedLength) }
             let compressedFrames = reader.index.chunks.filter { $0.compression == .zstd }.count
             let total = Int64(reader.frontLength) + Int64(header.framesLength) + Int64(FormatV1.endMarkerSize)

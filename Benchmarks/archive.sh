@@ -30,3 +30,28 @@ RUN
 echo "tree: $source_tree, $bytes bytes, $(find "$work/tree" -type f | wc -l) files"
 sh "$work/run.sh" "host $(uname -r | cut -d- -f1) userspace" userspace "$work/host"
 Scripts/uml-run sh -c "sh $work/run.sh 'uml 6.1 kernel' kernel $work/uml-k && sh $work/run.sh 'uml 6.1 userspace' userspace $work/uml-u"
+
+# Syscalls on the kernel path for whole archive operations: every AEAD operation should be one
+# sendmsg and one recvmsg, every chunk hash one send and one receive, and operation sockets
+# (accept) a fixed number per worker, not one per chunk.
+echo "== syscalls inside user-mode-linux, kernel backend (strace -c -f)"
+cat > "$work/trace.sh" <<TRACE
+set -e
+cd "$work"
+export KSEAL_KEY_FILE="$work/key"
+mkdir -p "$work/trace"
+strace -c -f -o "$work/trace/create" "$kseal" create -q --crypto kernel "$work/trace/a.kseal" tree
+strace -c -f -o "$work/trace/verify" "$kseal" verify -q --crypto kernel "$work/trace/a.kseal"
+"$kseal" info -q --crypto kernel "$work/trace/a.kseal" > "$work/trace/info"
+TRACE
+Scripts/uml-run sh "$work/trace.sh" >/dev/null
+chunks=$(awk '/^chunks:/ { print $2 }' "$work/trace/info")
+segments=$(awk '/^index:/ { c = $4; printf "%d", (c + 131071) / 131072 }' "$work/trace/info")
+files=$(find "$work/tree" -type f | wc -l)
+for op in create verify; do
+    calls() { awk -v s="$1" '$NF == s { print $4 }' "$work/trace/$op" | head -n 1; }
+    echo "-- $op: $chunks frames (+$segments index segments), $files files"
+    for s in socket accept accept4 sendmsg sendto recvmsg recvfrom read; do
+        printf '   %-9s %s\n' "$s" "$(calls $s || true)"
+    done
+done

@@ -5,8 +5,8 @@
 #   Benchmarks/compare.sh [SIZE_MIB] [RUNS]        (defaults: 1024 MiB, 3 runs; medians)
 #
 # Nothing is deleted between measured tools (ext4 is slow to create files for minutes after a
-# mass delete); the work directory (default /tmp/kseal-compare, about 6 × SIZE × RUNS) is removed
-# at the start of the next run.
+# mass delete); the work directory (default /tmp/kseal-compare, about 6 × SIZE × RUNS while it
+# runs) keeps only the corpus afterwards, and the next run waits for the cleanup to settle.
 #
 # Tools: kseal (user-space backend; the kernel backend only inside UML, see crypto.sh),
 # tar | zstd -T0 -3 | age, restic (zstd auto), borg 1.2 (zstd,3), tar alone. Installs them from
@@ -24,8 +24,24 @@ Scripts/setup -c release >/dev/null 2>&1
 kseal=$(swift build -c release --show-bin-path)/kseal
 
 work=${KSEAL_BENCH_DIR:-/tmp/kseal-compare}
-rm -rf "$work" && mkdir -p "$work"
-python3 Benchmarks/make-corpus.py "$work/corpus" "$size"
+mkdir -p "$work"
+# The corpus is deterministic, so one of the same size is reused. Outputs of the last run are
+# deleted at its end, not here: ext4 creates files 2-5x slower for minutes after a mass delete,
+# so a run waits until 6 minutes have passed since the last cleanup.
+if [ "$(cat "$work/corpus.size" 2>/dev/null)" != "$size" ]; then
+    rm -rf "$work/corpus" && touch "$work/cleaned"
+    python3 Benchmarks/make-corpus.py "$work/corpus" "$size"
+    echo "$size" > "$work/corpus.size"
+fi
+# Outputs left by an interrupted run.
+stale=$(find "$work" -mindepth 1 -maxdepth 1 ! -name corpus ! -name corpus.size ! -name cleaned ! -name '*.key' ! -name timing ! -name err)
+[ -z "$stale" ] || { echo "$stale" | xargs rm -rf; touch "$work/cleaned"; }
+if [ -f "$work/cleaned" ]; then
+    wait_s=$(( $(stat -c %Y "$work/cleaned") + 360 - $(date +%s) ))
+    [ "$wait_s" -le 0 ] || { echo "waiting ${wait_s} s for ext4 to settle after the last delete" >&2; sleep "$wait_s"; }
+fi
+outputs=()
+trap 'rm -rf "${outputs[@]}"; touch "$work/cleaned"' EXIT
 bytes=$(du -sb "$work/corpus" | cut -f1)
 files=$(find "$work/corpus" -type f | wc -l)
 # Warm the page cache, so the first tool is not charged for it.
@@ -54,18 +70,21 @@ for run in $(seq 1 "$runs"); do
     echo "== run $run of $runs" >&2
     # kseal
     k="$work/k$run.kseal"; ko="$work/k-out$run"; mkdir "$ko"
+    outputs+=("$k" "$ko")
     measure kseal create sh -c "cd '$work' && '$kseal' create -q --crypto userspace -k kseal.key '$k' corpus"
     measure kseal verify "$kseal" verify -q --crypto userspace -k "$work/kseal.key" "$k"
     measure kseal extract "$kseal" extract -q --crypto userspace -k "$work/kseal.key" "$k" -C "$ko"
     check "$ko"; sizes[kseal]=$(stat -c %s "$k")
     # tar | zstd -T0 -3 | age
     a="$work/a$run.tar.zst.age"; ao="$work/a-out$run"; mkdir "$ao"
+    outputs+=("$a" "$ao")
     measure age create sh -c "tar -cf - -C '$work' corpus | zstd -q -T0 -3 | age -r $recipient > '$a'"
     measure age verify sh -c "age -d -i '$work/age.key' '$a' | zstd -q -d > /dev/null"
     measure age extract sh -c "age -d -i '$work/age.key' '$a' | zstd -q -d | tar -xf - -C '$ao'"
     check "$ao"; sizes[age]=$(stat -c %s "$a")
     # restic
     r="$work/restic$run"; ro="$work/r-out$run"; mkdir "$ro"
+    outputs+=("$r" "$ro")
     restic init -q -r "$r" > /dev/null
     measure restic create sh -c "cd '$work' && restic -q -r '$r' backup --compression auto corpus"
     measure restic verify restic -q -r "$r" check --read-data
@@ -73,6 +92,7 @@ for run in $(seq 1 "$runs"); do
     check "$ro"; sizes[restic]=$(du -sb "$r" | cut -f1)
     # borg
     b="$work/borg$run"; bo="$work/b-out$run"; mkdir "$bo"
+    outputs+=("$b" "$bo")
     borg init -e repokey-blake2 "$b" > /dev/null 2>&1
     measure borg create sh -c "cd '$work' && borg create --compression zstd,3 '$b::a' corpus"
     measure borg verify borg check --verify-data "$b"
@@ -80,6 +100,7 @@ for run in $(seq 1 "$runs"); do
     check "$bo"; sizes[borg]=$(du -sb "$b" | cut -f1)
     # tar alone
     t="$work/t$run.tar"; to="$work/t-out$run"; mkdir "$to"
+    outputs+=("$t" "$to")
     measure tar create tar -cf "$t" -C "$work" corpus
     measure tar extract tar -xf "$t" -C "$to"
     check "$to"; sizes[tar]=$(stat -c %s "$t")

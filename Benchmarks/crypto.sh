@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v strace >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null; }
-swift build -c release --product kseal-bench >&2
+swift build -c release --static-swift-stdlib --product kseal-bench >&2
 bench=$(swift build -c release --show-bin-path)/kseal-bench
 echo "== host ($(uname -r)), user space"
 "$bench" --backend userspace

@@ -19,8 +19,9 @@ public struct Entry: Sendable {
     public let size: Int64
     /// Symlink text, or the path of the file a hard link shares.
     public let target: [UInt8]?
-    /// Frame ordinals of the file's chunks, in order (files only).
-    public let chunks: [Int]
+    /// Frame ordinals of the file's chunks, in order (files only): a slice of one array shared
+    /// by all entries, so a file costs no allocation of its own.
+    public let chunks: ArraySlice<Int>
 }
 
 /// One row of `chunks`: a frame.
@@ -28,8 +29,18 @@ public struct ChunkRecord: Sendable {
     public let plainLength: Int
     public let storedLength: Int
     public let compression: FrameCompression
-    public let sha256: [UInt8]
+    /// Held inline (four words), not as an array: an index has a record per chunk.
+    let digest: ChunkDigest
     public let frameOffset: Int64
+    public var sha256: [UInt8] { digest.bytes }
+
+    init(plainLength: Int, storedLength: Int, compression: FrameCompression, digest: ChunkDigest, frameOffset: Int64) {
+        self.plainLength = plainLength
+        self.storedLength = storedLength
+        self.compression = compression
+        self.digest = digest
+        self.frameOffset = frameOffset
+    }
     var sealedLength: Int { storedLength + FormatV1.tagSize }
 }
 
@@ -103,7 +114,10 @@ public struct ArchiveIndex: Sendable {
             throw ArchiveError(.damaged, "index: the database schema is not kseal's index schema v1")
         }
 
+        // Sized once (arrays that double would briefly hold both copies): the header bounds the
+        // frame count, a count query the entries.
         var chunks: [ChunkRecord] = []
+        chunks.reserveCapacity(Int(min(header.frameCount, header.framesLength / UInt64(FormatV1.tagSize + 1), 1 << 24)))
         let chunkRows = try database.prepare("SELECT ordinal, sha256, plain_length, stored_length, compression, frame_offset FROM chunks ORDER BY ordinal")
         var offset: Int64 = 0
         let chunkSize = Int64(header.chunkSize)
@@ -119,15 +133,18 @@ public struct ArchiveIndex: Sendable {
                   compression == .zstd || stored == plain, chunkRows.int64(5) == offset else {
                 throw ArchiveError(.damaged, "index: chunk \(ordinal) has inconsistent lengths or offset")
             }
-            chunks.append(ChunkRecord(plainLength: Int(plain), storedLength: Int(stored), compression: compression, sha256: sha, frameOffset: offset))
+            chunks.append(ChunkRecord(plainLength: Int(plain), storedLength: Int(stored), compression: compression,
+                                      digest: sha.withUnsafeBytes { ChunkDigest($0) }, frameOffset: offset))
             offset += stored + Int64(FormatV1.tagSize)
         }
         guard UInt64(chunks.count) == header.frameCount, UInt64(offset) == header.framesLength else {
             throw ArchiveError(.damaged, "index lists \(chunks.count) frames of \(offset) bytes; the header says \(header.frameCount) of \(header.framesLength)")
         }
 
-        // Chunk ordinals per file, in order.
-        var fileChunks: [Int64: [Int]] = [:]
+        // Chunk ordinals of all files, in order of entry and sequence, in one array; each entry
+        // takes its run of it below (both lists are sorted by entry id).
+        var ordinalOwners: [Int64] = []
+        var allOrdinals: [Int] = []
         let chunkRefs = try database.prepare("SELECT entry_id, seq, ordinal FROM file_chunks ORDER BY entry_id, seq")
         var lastEntry: Int64 = -1
         var expectedSeq: Int64 = 0
@@ -137,11 +154,15 @@ public struct ArchiveIndex: Sendable {
             guard seq == expectedSeq, ordinal >= 0, ordinal < Int64(chunks.count) else {
                 throw ArchiveError(.damaged, "index: entry \(entry) refers to chunks out of order or out of range")
             }
-            fileChunks[entry, default: []].append(Int(ordinal))
+            ordinalOwners.append(entry)
+            allOrdinals.append(Int(ordinal))
             expectedSeq += 1
         }
+        var nextReference = 0
 
         var entries: [Entry] = []
+        let entryCount = try database.prepare("SELECT count(*) FROM entries")
+        if try entryCount.step() { entries.reserveCapacity(Int(min(max(entryCount.int64(0), 0), 1 << 24))) }
         var seen: [[UInt8]: EntryKind] = [:]
         var fileSizes: [[UInt8]: Int64] = [:]
         var nextFrame = 0
@@ -162,7 +183,13 @@ public struct ArchiveIndex: Sendable {
                 throw ArchiveError(.damaged, "index: \(display(path)) has out-of-range metadata")
             }
             let target: [UInt8]? = rows.isNull(9) ? nil : rows.blob(9)
-            let ordinals = fileChunks.removeValue(forKey: id) ?? []
+            // Both lists ascend, so a reference below this id names an entry that does not exist.
+            if nextReference < ordinalOwners.count, ordinalOwners[nextReference] < id {
+                throw ArchiveError(.damaged, "index: chunk references to entries that do not exist")
+            }
+            let firstReference = nextReference
+            while nextReference < ordinalOwners.count, ordinalOwners[nextReference] == id { nextReference += 1 }
+            let ordinals = allOrdinals[firstReference..<nextReference]
             switch kind {
             case .file:
                 guard target == nil else { throw ArchiveError(.damaged, "index: file \(display(path)) has a link target") }
@@ -195,7 +222,7 @@ public struct ArchiveIndex: Sendable {
             entries.append(Entry(id: id, path: path, kind: kind, mode: UInt32(mode), uid: UInt32(uid), gid: UInt32(gid), mtimeSeconds: rows.int64(6),
                                  mtimeNanoseconds: nsec, size: size, target: target, chunks: ordinals))
         }
-        guard fileChunks.isEmpty else { throw ArchiveError(.damaged, "index: chunk references to entries that do not exist") }
+        guard nextReference == ordinalOwners.count else { throw ArchiveError(.damaged, "index: chunk references to entries that do not exist") }
         guard nextFrame == chunks.count else { throw ArchiveError(.damaged, "index: \(chunks.count - nextFrame) frames are used by no file") }
         return ArchiveIndex(entries: entries, chunks: chunks)
     }

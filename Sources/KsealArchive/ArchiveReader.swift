@@ -27,6 +27,13 @@ final class ByteSource {
     /// Fills `target` completely.
     /// - Throws: ``ArchiveError`` `.damaged` ("truncated") at end of input, `.io` on read errors.
     func read(into target: UnsafeMutableRawBufferPointer, what: @autoclosure () -> String) throws {
+        if try readAvailable(into: target) < target.count { throw truncated(what()) }
+    }
+
+    /// Fills as much of `target` as the input holds.
+    /// - Returns: the bytes read: `target.count`, or fewer only at end of input.
+    /// - Throws: ``ArchiveError`` `.io` on read errors.
+    func readAvailable(into target: UnsafeMutableRawBufferPointer) throws -> Int {
         var filled = 0
         while filled < target.count {
             if start == end {
@@ -35,12 +42,11 @@ final class ByteSource {
                     let n = try file.readFully(into: UnsafeMutableRawBufferPointer(rebasing: target[filled...]))
                     filled += n
                     offset += Int64(n)
-                    if filled < target.count { throw truncated(what()) }
-                    return
+                    return filled
                 }
                 start = 0
                 end = try file.readFully(into: buffer)
-                if end == 0 { throw truncated(what()) }
+                if end == 0 { return filled }
             }
             let n = min(end - start, target.count - filled)
             (target.baseAddress! + filled).copyMemory(from: buffer.baseAddress! + start, byteCount: n)
@@ -48,6 +54,7 @@ final class ByteSource {
             filled += n
             offset += Int64(n)
         }
+        return filled
     }
 
     func read(_ count: Int, what: @autoclosure () -> String) throws -> [UInt8] {
@@ -64,7 +71,7 @@ final class ByteSource {
         return end == 0
     }
 
-    private func truncated(_ what: String) -> ArchiveError {
+    func truncated(_ what: String) -> ArchiveError {
         ArchiveError(.damaged, "archive truncated: input ends at byte \(offset) inside \(what)")
     }
 }
@@ -127,11 +134,15 @@ public final class ArchiveReader {
             }
             let expected = try backend.makeHMACSHA256(key: subkeys.header).digest(headerBytes + slotBytes)
             guard constantTimeEqual(expected, mac) else { throw ArchiveError(.damaged, "header authentication failed: the header or key slots were altered") }
-            // 6. Index: every segment opened before SQLite sees a byte.
-            let compressedIndex = try Self.openIndex(header: header, source: source, key: subkeys.index, backend: backend)
-            let decompressor = try ZstdDecompressor(windowLogMax: 27)
-            let database = try Database.deserialize(count: Int(header.indexPlainLength)) { image in
-                try compressedIndex.withUnsafeBytes { try decompressor.decompress($0, into: image, what: "index") }
+            // 6. Index: every segment opened before SQLite sees a byte. The compressed copy is
+            // gone before the index is decoded, so the two never add up.
+            let database: Database
+            do {
+                let compressedIndex = try Self.openIndex(header: header, source: source, key: subkeys.index, backend: backend)
+                let decompressor = try ZstdDecompressor(windowLogMax: 27)
+                database = try Database.deserialize(count: Int(header.indexPlainLength)) { image in
+                    try compressedIndex.withUnsafeBytes { try decompressor.decompress($0, into: image, what: "index") }
+                }
             }
             index = try ArchiveIndex.load(database, header: header)
         } catch let error as CryptoError {
@@ -147,6 +158,8 @@ public final class ArchiveReader {
         let count = header.indexSegmentCount
         var compressed: [UInt8] = []
         var remaining = Int(header.indexStoredLength)
+        // Bounded by the header's check of index_stored_length; grows only as segments authenticate.
+        compressed.reserveCapacity(min(remaining, Int(header.chunkSize) * 64))
         for segment in 0..<count {
             let plainCount = min(remaining, Int(header.chunkSize))
             let sealed = try source.read(plainCount + FormatV1.tagSize, what: "index segment \(segment)")

@@ -198,7 +198,7 @@ public final class ArchiveWriter {
 
     /// Writes header, key slot, header MAC, sealed index, frames and end marker (spec §2).
     private func assemble(into output: SystemFile) throws {
-        try pipeline.flush()
+        try pipeline.finish()
         let framesLength = pipeline.framesLength
         summary.storedBytes = pipeline.storedBytes
         let image = try index.finish()

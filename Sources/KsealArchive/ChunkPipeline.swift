@@ -1,31 +1,58 @@
 import Dispatch
 import KsealCrypto
+import Synchronization
 
 /// Hashes, deduplicates, compresses and seals the chunks of create on all cores, while keeping
 /// the archive exactly what a one-thread writer would produce (spec §6: frames in first-use order).
 ///
-/// Chunks are read into a batch of slots on the calling thread. A full batch goes through four
-/// steps: hash (in parallel); deduplicate and number, in order; compress and seal the new chunks
-/// (in parallel, each worker with its own AEAD context, which is its own AF_ALG operation socket
-/// on the kernel backend, its own SHA-256 and zstd contexts); then write index rows and frames, in
-/// order. Index rows are logged and replayed in the order a one-thread writer would insert them,
-/// so the SQLite image, and the archive, are byte for byte the same.
-final class ChunkPipeline {
+/// The calling thread walks and reads files into a batch: chunks packed one after another into
+/// the batch's buffer, so ten thousand small files make a few batches, not ten thousand. A full
+/// batch goes through two background stages while the caller fills the next one, so reading,
+/// compressing and writing overlap:
+/// - compress stage: 1. hash every chunk and compress those not already stored (in parallel;
+///   each worker has its own SHA-256, zstd and AEAD contexts, on the kernel backend its own
+///   AF_ALG operation sockets);
+/// - write stage: 2. deduplicate and number the chunks, in order; 3. seal the new ones (in
+///   parallel); 4. write index rows and frames, in order.
+/// Index rows are logged and replayed in the order a one-thread writer would insert them, so the
+/// SQLite image, and the archive, are byte for byte the same for any number of workers.
+///
+/// Memory: three batches of `batchChunks` chunk sizes, three buffers each, whatever the input.
+///
+/// Threads: the caller owns `filling` and the entry numbering; each stage runs one batch at a
+/// time and the write stage owns the index builder, the frames file and the counters, which the
+/// caller reads only after ``finish()`` waited for it. A batch is handed on by the stages'
+/// semaphores and comes back through its own `free` semaphore.
+final class ChunkPipeline: @unchecked Sendable {
     enum Operation {
         case entry(path: [UInt8], kind: EntryKind, mode: UInt32, uid: UInt32, gid: UInt32, mtime: (Int64, Int64), size: Int64, target: [UInt8]?)
         case updateSize(id: Int64, size: Int64)
         case chunk(slot: Int, entry: Int64, sequence: Int)
     }
 
+    /// Chunk sizes per batch: several chunks of a large file for every worker.
+    static let batchChunks = 8
+    /// Chunks per batch at most (small files).
+    static let batchSlots = 512
+    /// Batches in flight: one being read, one being hashed and compressed, one being sealed and written.
+    static let batchCount = 3
+
     private let index: IndexBuilder
     private let frames: SystemFile
     private let archiveID: [UInt8]
     private let workers: [ChunkWorker]
-    private let slots: [ChunkSlot]
-    private var used = 0
-    private var log: [Operation] = []
+    private let chunkSize: Int
+    private let compressStage = BackgroundStage(label: "kseal.create.compress")
+    private let writeStage = BackgroundStage(label: "kseal.create.write")
+    private let batches: [ChunkBatch]
+    private var filling: ChunkBatch
+    private var nextBatch = 0
     private var nextEntryID: Int64 = 1
-    private var dedup: [[UInt8]: Int] = [:]
+    private let failure = Mutex<(any Error)?>(nil)
+    /// Ordinal of every chunk stored so far: written by the write stage, also read by the compress
+    /// stage to skip compressing chunks already stored.
+    private let dedup = Mutex<[ChunkDigest: Int]>([:])
+    // Owned by the write stage.
     private(set) var frameCount = 0
     private(set) var framesLength: Int64 = 0
     private(set) var storedBytes: Int64 = 0
@@ -36,99 +63,194 @@ final class ChunkPipeline {
         self.index = index
         self.frames = frames
         self.archiveID = archiveID
+        self.chunkSize = chunkSize
         do {
             let key = try backend.aes256GCM(key: chunkKey)
             self.workers = try (0..<workers).map { _ in try ChunkWorker(backend: backend, key: key, level: level) }
         } catch let error as CryptoError { throw ArchiveError.crypto(error, "setting up encryption") }
-        slots = (0..<(workers * 4)).map { _ in ChunkSlot(chunkSize: chunkSize) }
+        batches = (0..<Self.batchCount).map { _ in ChunkBatch(capacity: chunkSize * Self.batchChunks, slots: Self.batchSlots) }
+        filling = batches[0]
+        filling.free.wait()
     }
 
     /// Logs an entry row; returns the id it will have.
     func addEntry(path: [UInt8], kind: EntryKind, mode: UInt32, uid: UInt32, gid: UInt32, mtime: (Int64, Int64), size: Int64,
                   target: [UInt8]?) -> Int64 {
-        log.append(.entry(path: path, kind: kind, mode: mode, uid: uid, gid: gid, mtime: mtime, size: size, target: target))
+        filling.log.append(.entry(path: path, kind: kind, mode: mode, uid: uid, gid: gid, mtime: mtime, size: size, target: target))
         defer { nextEntryID += 1 }
         return nextEntryID
     }
 
-    func updateSize(of id: Int64, to size: Int64) { log.append(.updateSize(id: id, size: size)) }
+    func updateSize(of id: Int64, to size: Int64) { filling.log.append(.updateSize(id: id, size: size)) }
 
-    /// Reads the next chunk of `file` into the batch (processing the batch when it is full).
+    /// Reads the next chunk of `file` into the batch (handing the batch on when it is full).
     /// - Returns: the bytes read; less than a chunk only at the end of the file.
+    /// - Throws: read errors, or the error that stopped a stage on an earlier batch.
     func readChunk(from file: SystemFile, entry: Int64, sequence: Int) throws -> Int {
-        if used == slots.count { try flush() }
-        let slot = slots[used]
-        let count = try file.readFully(into: slot.plain)
+        if filling.count == filling.slots.count || filling.used + chunkSize > filling.plain.count { try submit() }
+        let batch = filling
+        let slot = batch.slots[batch.count]
+        let count = try file.readFully(into: UnsafeMutableRawBufferPointer(rebasing: batch.plain[batch.used..<(batch.used + chunkSize)]))
         guard count > 0 else { return 0 }
-        slot.count = count
-        slot.path = file.path
-        log.append(.chunk(slot: used, entry: entry, sequence: sequence))
-        used += 1
+        slot.reset(offset: batch.used, count: count, path: file.path)
+        batch.log.append(.chunk(slot: batch.count, entry: entry, sequence: sequence))
+        batch.used += count
+        batch.count += 1
         progress?.advance(by: count)
         return count
     }
 
-    /// Processes what is batched and writes all logged rows.
-    func flush() throws {
-        // 1. Hash, in parallel.
-        try parallel { worker, slot in try worker.hash(slot) }
-        // 2. Deduplicate and number, in order of first use.
-        for case .chunk(let i, _, _) in log {
-            let slot = slots[i]
-            if let ordinal = dedup[slot.digest] {
-                slot.ordinal = ordinal
-                slot.isNew = false
-            } else {
-                slot.ordinal = frameCount
-                slot.isNew = true
-                dedup[slot.digest] = frameCount
-                frameCount += 1
+    /// Processes everything logged and waits for it: afterwards the index holds every row and
+    /// the frames file every frame.
+    func finish() throws {
+        try submit()
+        compressStage.wait()
+        writeStage.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    /// Hands the filling batch on and takes the next free one (waiting until it is written).
+    private func submit() throws {
+        let batch = filling
+        compressStage.start { [self] in
+            guard failure.withLock({ $0 }) == nil else {
+                batch.free.signal()
+                return
+            }
+            // A chunk that earlier batches stored is not compressed. The table may be a batch
+            // behind, which costs at most some compression, never a byte of the output.
+            let workers = workers
+            runInParallel(items: batch.count, workers: workers.count) { w, i in
+                workers[w].hashAndCompress(batch.slots[i], in: batch) { digest in self.dedup.withLock { $0[digest] != nil } }
+            }
+            writeStage.start { [self] in
+                defer { batch.free.signal() }
+                do {
+                    if let error = batch.firstError() { throw error }
+                    if failure.withLock({ $0 }) == nil { try sealAndWrite(batch) }
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                }
             }
         }
-        // 3. Compress and seal the new chunks, in parallel.
+        if let error = failure.withLock({ $0 }) { throw error }
+        nextBatch = (nextBatch + 1) % batches.count
+        filling = batches[nextBatch]
+        filling.free.wait()
+        filling.clear()
+    }
+
+    /// Steps 2 to 4, on the write stage: number, seal, write.
+    private func sealAndWrite(_ batch: ChunkBatch) throws {
+        // 2. Deduplicate and number, in order of first use.
+        for case .chunk(let i, _, _) in batch.log {
+            let slot = batch.slots[i]
+            let ordinal = dedup.withLock { table in
+                if let ordinal = table[slot.digest] { return ordinal }
+                table[slot.digest] = frameCount
+                return frameCount
+            }
+            slot.ordinal = ordinal
+            slot.isNew = ordinal == frameCount
+            if slot.isNew { frameCount += 1 }
+        }
+        // 3. Seal the new chunks.
         let archiveID = archiveID
-        try parallel { worker, slot in if slot.isNew { try worker.seal(slot, archiveID: archiveID) } }
+        let workers = workers
+        runInParallel(items: batch.count, workers: workers.count) { w, i in
+            if batch.slots[i].isNew { workers[w].seal(batch.slots[i], in: batch, archiveID: archiveID) }
+        }
+        if let error = batch.firstError() { throw error }
         // 4. Index rows and frames, in order.
-        for operation in log {
+        for operation in batch.log {
             switch operation {
             case .entry(let path, let kind, let mode, let uid, let gid, let mtime, let size, let target):
                 try index.addEntry(path: path, kind: kind, mode: mode, uid: uid, gid: gid, mtime: mtime, size: size, target: target)
             case .updateSize(let id, let size):
                 try index.updateSize(of: id, to: size)
             case .chunk(let i, let entry, let sequence):
-                let slot = slots[i]
+                let slot = batch.slots[i]
                 if slot.isNew {
-                    let record = ChunkRecord(plainLength: slot.count, storedLength: slot.storedCount, compression: slot.compression, sha256: slot.digest,
-                                             frameOffset: framesLength)
+                    let record = ChunkRecord(plainLength: slot.count, storedLength: slot.storedCount, compression: slot.compression,
+                                             digest: slot.digest, frameOffset: framesLength)
                     try index.addChunk(ordinal: slot.ordinal, record)
-                    try frames.writeAll(UnsafeRawBufferPointer(rebasing: slot.sealed[0..<slot.sealedCount]))
+                    try frames.writeAll(UnsafeRawBufferPointer(rebasing: batch.sealed[slot.sealedOffset..<(slot.sealedOffset + slot.sealedCount)]))
                     framesLength += Int64(slot.sealedCount)
                     storedBytes += Int64(slot.storedCount)
                 }
                 try index.addFileChunk(entry: entry, sequence: sequence, ordinal: slot.ordinal)
             }
         }
-        log.removeAll(keepingCapacity: true)
-        used = 0
-    }
-
-    /// Runs `body` on every batched slot, spread over the workers; rethrows the first error.
-    private func parallel(_ body: @escaping (ChunkWorker, ChunkSlot) throws -> Void) throws {
-        let work = ChunkWork(workers: workers, slots: slots, count: used, body: body)
-        let threads = min(workers.count, used)
-        if threads <= 1 { work.run(0, threads: 1) } else { DispatchQueue.concurrentPerform(iterations: threads) { work.run($0, threads: threads) } }
-        if let error = slots[0..<used].lazy.compactMap(\.error).first { throw error }
     }
 }
 
-/// One chunk in a batch: its buffers and what the steps found.
-final class ChunkSlot {
+/// A SHA-256 digest as a dictionary key that hashes in four words, not thirty-two bytes.
+struct ChunkDigest: Hashable {
+    var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    init() {}
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        words = (bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                 bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+    }
+
+    var bytes: [UInt8] { withUnsafeBytes(of: words) { Array($0) } }
+
+    static func == (a: ChunkDigest, b: ChunkDigest) -> Bool { a.words == b.words }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+    }
+}
+
+/// Chunks packed into one buffer, with room for their compressed and sealed forms.
+final class ChunkBatch: @unchecked Sendable {
+    /// Chunk `i` at `slots[i].offset` of `plain`; its compressed form at the same offset of `stored`.
     let plain: UnsafeMutableRawBufferPointer
-    let compressed: UnsafeMutableRawBufferPointer
+    let stored: UnsafeMutableRawBufferPointer
+    /// Sealed frames: chunk `i` at its offset plus one tag size per earlier chunk, so none overlap.
     let sealed: UnsafeMutableRawBufferPointer
+    let slots: [ChunkSlot]
+    var count = 0
+    var used = 0
+    var log: [ChunkPipeline.Operation] = []
+    /// Signalled when the batch is written and its buffers may be filled again. Created at 0
+    /// and signalled once: libdispatch traps when a semaphore is freed below its initial value,
+    /// which the batch being filled at the end always is.
+    let free = DispatchSemaphore(value: 0)
+
+    init(capacity: Int, slots: Int) {
+        plain = .allocate(byteCount: capacity, alignment: 64)
+        stored = .allocate(byteCount: capacity, alignment: 64)
+        sealed = .allocate(byteCount: capacity + slots * FormatV1.tagSize, alignment: 64)
+        self.slots = (0..<slots).map { ChunkSlot(index: $0) }
+        free.signal()
+    }
+
+    deinit {
+        plain.deallocate()
+        stored.deallocate()
+        sealed.deallocate()
+    }
+
+    func clear() {
+        count = 0
+        used = 0
+        log.removeAll(keepingCapacity: true)
+    }
+
+    func firstError() -> (any Error)? { slots[0..<count].lazy.compactMap(\.error).first }
+}
+
+/// One chunk in a batch: where it is and what the steps found.
+final class ChunkSlot {
+    let index: Int
+    var offset = 0
     var count = 0
     var path = ""
-    var digest: [UInt8] = []
+    var digest = ChunkDigest()
     var ordinal = 0
     var isNew = false
     var compression = FrameCompression.raw
@@ -136,31 +258,15 @@ final class ChunkSlot {
     var sealedCount = 0
     var error: (any Error)?
 
-    init(chunkSize: Int) {
-        plain = .allocate(byteCount: chunkSize, alignment: 64)
-        compressed = .allocate(byteCount: chunkSize, alignment: 64)
-        sealed = .allocate(byteCount: chunkSize + FormatV1.tagSize, alignment: 64)
-    }
+    init(index: Int) { self.index = index }
 
-    deinit {
-        plain.deallocate()
-        compressed.deallocate()
-        sealed.deallocate()
-    }
-}
+    var sealedOffset: Int { offset + index * FormatV1.tagSize }
 
-/// A batch shared with worker threads. Safe because thread `t` touches only worker `t` and the
-/// slots `t, t + threads, …`, and the caller waits for every thread before reading results.
-private struct ChunkWork: @unchecked Sendable {
-    let workers: [ChunkWorker]
-    let slots: [ChunkSlot]
-    let count: Int
-    let body: (ChunkWorker, ChunkSlot) throws -> Void
-
-    func run(_ thread: Int, threads: Int) {
-        for i in stride(from: thread, to: count, by: threads) {
-            do { try body(workers[thread], slots[i]) } catch { slots[i].error = error }
-        }
+    func reset(offset: Int, count: Int, path: String) {
+        self.offset = offset
+        self.count = count
+        self.path = path
+        error = nil
     }
 }
 
@@ -176,26 +282,48 @@ final class ChunkWorker {
         compressor = try ZstdCompressor(level: level)
     }
 
-    func hash(_ slot: ChunkSlot) throws {
-        slot.error = nil
-        do { slot.digest = try sha256.digest(UnsafeRawBufferPointer(rebasing: slot.plain[0..<slot.count])) } catch let error as CryptoError {
-            throw ArchiveError.crypto(error, slot.path)
+    /// Hashes a chunk, then compresses it unless `isStored` says an earlier batch stored it (dedup
+    /// saves the compression, spec §7: kept only if strictly smaller). zstd is itself the cheap
+    /// test for data that won't shrink: it skips ahead through incompressible input (3.6 GB/s on
+    /// random data here, against 0.36 GB/s on text), so no separate entropy check is made.
+    func hashAndCompress(_ slot: ChunkSlot, in batch: ChunkBatch, isStored: (ChunkDigest) -> Bool) {
+        let chunk = UnsafeRawBufferPointer(rebasing: batch.plain[slot.offset..<(slot.offset + slot.count)])
+        do {
+            try withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { digest in
+                try sha256.digest(chunk, into: digest)
+                slot.digest = ChunkDigest(UnsafeRawBufferPointer(digest))
+            }
+        } catch let error as CryptoError {
+            slot.error = ArchiveError.crypto(error, slot.path)
+            return
+        } catch {
+            slot.error = error
+            return
+        }
+        slot.compression = .raw
+        slot.storedCount = slot.count
+        guard slot.count > 1, !isStored(slot.digest) else { return }
+        if let compressed = compressor.compress(chunk, into: UnsafeMutableRawBufferPointer(rebasing: batch.stored[slot.offset..<(slot.offset + slot.count - 1)])) {
+            slot.compression = .zstd
+            slot.storedCount = compressed
         }
     }
 
-    /// Compresses (kept only if strictly smaller, spec §7) and seals one new chunk.
-    func seal(_ slot: ChunkSlot, archiveID: [UInt8]) throws {
-        let chunk = UnsafeRawBufferPointer(rebasing: slot.plain[0..<slot.count])
-        let compressedCount = slot.count > 1 ? compressor.compress(chunk, into: UnsafeMutableRawBufferPointer(rebasing: slot.compressed[0..<(slot.count - 1)])) : nil
-        slot.compression = compressedCount == nil ? .raw : .zstd
-        let stored = compressedCount.map { UnsafeRawBufferPointer(rebasing: slot.compressed[0..<$0]) } ?? chunk
-        slot.storedCount = stored.count
+    /// Seals one new chunk (its stored form: compressed or raw) into the batch's sealed buffer.
+    func seal(_ slot: ChunkSlot, in batch: ChunkBatch, archiveID: [UInt8]) {
+        let source = slot.compression == .zstd ? batch.stored : batch.plain
+        let stored = UnsafeRawBufferPointer(rebasing: source[slot.offset..<(slot.offset + slot.storedCount)])
+        let output = UnsafeMutableRawBufferPointer(rebasing: batch.sealed[slot.sealedOffset..<(slot.sealedOffset + slot.storedCount + FormatV1.tagSize)])
         let aad = frameAAD(archiveID: archiveID, ordinal: UInt64(slot.ordinal), compression: slot.compression, plainLength: slot.count,
-                           storedLength: stored.count, sha256: slot.digest)
+                           storedLength: slot.storedCount, sha256: slot.digest.bytes)
         do {
             slot.sealedCount = try counterNonce(UInt64(slot.ordinal)).withUnsafeBytes { nonce in
-                try aad.withUnsafeBytes { try aead.seal(stored, nonce: nonce, aad: $0, into: slot.sealed) }
+                try aad.withUnsafeBytes { try aead.seal(stored, nonce: nonce, aad: $0, into: output) }
             }
-        } catch let error as CryptoError { throw ArchiveError.crypto(error, slot.path) }
+        } catch let error as CryptoError {
+            slot.error = ArchiveError.crypto(error, slot.path)
+        } catch {
+            slot.error = error
+        }
     }
 }

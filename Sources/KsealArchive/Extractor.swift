@@ -114,7 +114,7 @@ public final class Extractor {
     private func planReuse(_ selected: Set<Int64>, linksReadContent: Bool = false) throws {
         var seen = Set<Int>()
         var opening = Set<Int>()
-        var fileChunks: [[UInt8]: [Int]] = [:]
+        var fileChunks: [[UInt8]: ArraySlice<Int>] = [:]
         for entry in reader.index.entries {
             var chunks = entry.chunks
             if entry.kind == .file { fileChunks[entry.path] = chunks }
@@ -338,7 +338,7 @@ public final class Extractor {
         let selected = try selectedEntries(withLinkTargets: false)
         let output = SystemFile.standardOutput()
         try planReuse(selected, linksReadContent: true)
-        var contents: [[UInt8]: [Int]] = [:]
+        var contents: [[UInt8]: ArraySlice<Int>] = [:]
         for entry in reader.index.entries {
             let chunks = entry.kind == .hardLink ? (contents[entry.target!] ?? []) : entry.chunks
             if entry.kind == .file { contents[entry.path] = chunks }

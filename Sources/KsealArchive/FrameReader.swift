@@ -1,25 +1,43 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
 import KsealCrypto
 
 /// Reads, authenticates, decompresses and hash-checks frames in order (spec §8 step 7), then the
 /// end marker (step 8).
 ///
-/// Frames are read from the archive one after another, a batch at a time, and the batch is
-/// decoded on all cores at once: each worker has its own AEAD context (on the kernel backend its
-/// own AF_ALG operation socket), SHA-256 context and zstd context. Results are handed out in
-/// order. Memory is bounded by the batch: three chunk-sized buffers per slot, two slots per
-/// worker, whatever the archive's size.
-public final class FrameReader {
+/// Frames are read a batch at a time (one read for the whole batch: frames are contiguous) and
+/// decoded on all cores, each worker with its own AEAD context (on the kernel backend its own
+/// AF_ALG operation socket), SHA-256 and zstd contexts. While the caller consumes one batch
+/// (writes files, for extract), a background stage reads and decodes the next, so decryption,
+/// decompression and hashing hide behind the caller's file system work. Results are handed out
+/// in order.
+///
+/// Memory: two batches of `batchChunks` chunk sizes (sealed and plain), plus one chunk of
+/// scratch per worker, whatever the archive's size.
+///
+/// Threads: the caller owns the batch it consumes and the fields it reads; the stage owns the
+/// archive source while a batch is in flight, and its truncation state travels with each batch.
+public final class FrameReader: @unchecked Sendable {
+    /// Chunk sizes per batch.
+    static let batchChunks = 8
+    /// Frames per batch at most (small files).
+    static let batchSlots = 512
+
     private let reader: ArchiveReader
     private let opening: Set<Int>?
     private let decoders: [FrameDecoder]
-    private let slots: [FrameSlot]
     private let checker: any DigestContext
-    private var batchStart = 0
-    private var batchCount = 0
+    private let stage = BackgroundStage(label: "kseal.frames")
+    private var batches: [FrameBatch]
+    /// The batch being consumed, and the one being filled in the background (if any).
+    private var current: FrameBatch?
+    private var inFlight: FrameBatch?
+    /// The first ordinal not yet handed to the stage.
+    private var scheduled = 0
     private var cursor = 0
-    private var current: FrameSlot?
+    private var currentSlot: FrameSlot?
+    // Owned by the stage.
+    private var stageTruncation: (error: ArchiveError, ordinal: Int)?
     public private(set) var nextOrdinal = 0
     /// Set once the input ended early.
     public private(set) var truncation: ArchiveError?
@@ -37,17 +55,20 @@ public final class FrameReader {
     init(_ reader: ArchiveReader, opening: Set<Int>?, workers: Int = FrameReader.defaultWorkers) throws {
         self.reader = reader
         self.opening = opening
+        let size = Int(reader.header.chunkSize)
         do {
             let key = try reader.backend.aes256GCM(key: reader.subkeys.chunk)
-            decoders = try (0..<workers).map { _ in try FrameDecoder(reader: reader, key: key) }
+            decoders = try (0..<workers).map { _ in try FrameDecoder(reader: reader, key: key, chunkSize: size) }
             checker = try reader.backend.makeSHA256()
         } catch let error as CryptoError { throw ArchiveError.crypto(error, "opening frames") }
-        let size = Int(reader.header.chunkSize)
-        slots = (0..<(workers * 2)).map { _ in FrameSlot(chunkSize: size) }
+        batches = (0..<2).map { _ in FrameBatch(capacity: size * Self.batchChunks, slots: Self.batchSlots) }
     }
 
     /// The verified plaintext of the frame last returned by ``next()``.
-    public var plain: UnsafeMutableRawBufferPointer { current!.plain }
+    public var plain: UnsafeMutableRawBufferPointer {
+        let slot = currentSlot!
+        return UnsafeMutableRawBufferPointer(rebasing: current!.plain[slot.plainOffset..<(slot.plainOffset + slot.plainLength)])
+    }
 
     /// Moves to the next frame. An opened frame's verified plaintext is then in ``plain``; a
     /// frame not in `opening` is only read past.
@@ -56,61 +77,111 @@ public final class FrameReader {
     ///   truncation error for this and every later frame.
     @discardableResult
     public func next() throws -> Int {
-        if cursor == batchCount { try fillBatch() }
-        let slot = slots[cursor]
+        if current == nil || cursor == current!.count { try advanceBatch() }
+        let slot = current!.slots[cursor]
         cursor += 1
         nextOrdinal += 1
-        current = slot
-        progress?.advance(by: reader.index.chunks[slot.ordinal].plainLength)
+        currentSlot = slot
+        progress?.advance(by: slot.plainLength)
         switch slot.result {
         case .success(let count): return count
         case .failure(let error): throw error
         }
     }
 
-    /// Reads the next batch of frames and decodes it in parallel.
-    private func fillBatch() throws {
-        let chunks = reader.index.chunks
-        batchStart = nextOrdinal
-        batchCount = min(slots.count, chunks.count - batchStart)
-        precondition(batchCount > 0, "next() after the last frame")
+    /// Takes the batch the stage filled (filling one first if none is in flight) and starts the
+    /// stage on the next, into the buffers just consumed.
+    private func advanceBatch() throws {
+        precondition(nextOrdinal < reader.index.chunks.count, "next() after the last frame")
+        if inFlight == nil { schedule() }
+        stage.wait()
+        let ready = inFlight!
+        inFlight = nil
+        if let error = ready.failure { throw error }
+        if let (error, ordinal) = ready.truncation, truncation == nil {
+            truncation = error
+            firstMissing = ordinal
+        }
+        current = ready
         cursor = 0
-        for i in 0..<batchCount {
-            let ordinal = batchStart + i
-            let slot = slots[i]
+        schedule()
+    }
+
+    /// Hands the next frames (as many as a batch holds) to the stage, in a free batch.
+    private func schedule() {
+        let chunks = reader.index.chunks
+        guard scheduled < chunks.count else { return }
+        let batch = batches.first { $0 !== current }!
+        let first = scheduled
+        var sealedBytes = 0, plainBytes = 0, end = first
+        while end < chunks.count, end - first < batch.slots.count, sealedBytes + chunks[end].sealedLength <= batch.sealed.count,
+              plainBytes + chunks[end].plainLength <= batch.plain.count {
+            sealedBytes += chunks[end].sealedLength
+            plainBytes += chunks[end].plainLength
+            end += 1
+        }
+        scheduled = end
+        inFlight = batch
+        let range = first..<end
+        stage.start { [self] in fill(batch, frames: range) }
+    }
+
+    /// On the stage: reads the frames `range` (one read) and decodes them in parallel.
+    private func fill(_ batch: FrameBatch, frames range: Range<Int>) {
+        let chunks = reader.index.chunks
+        batch.count = range.count
+        batch.failure = nil
+        var sealedBytes = 0, plainBytes = 0
+        for (i, ordinal) in range.enumerated() {
+            let slot = batch.slots[i]
             slot.ordinal = ordinal
             slot.open = opening?.contains(ordinal) ?? true
-            if let truncation {
-                slot.result = .failure(truncation)
-                continue
-            }
+            slot.sealedOffset = sealedBytes
+            slot.plainOffset = plainBytes
+            slot.plainLength = chunks[ordinal].plainLength
+            sealedBytes += chunks[ordinal].sealedLength
+            plainBytes += chunks[ordinal].plainLength
+        }
+        var available = 0
+        if stageTruncation == nil {
             do {
-                try reader.source.read(into: UnsafeMutableRawBufferPointer(rebasing: slot.sealed[0..<chunks[ordinal].sealedLength]),
-                                       what: "frame \(ordinal)")
-                slot.result = .success(chunks[ordinal].plainLength)
-            } catch let error as ArchiveError where error.code == .damaged {
-                truncation = error
-                firstMissing = ordinal
-                slot.result = .failure(error)
+                available = try reader.source.readAvailable(into: UnsafeMutableRawBufferPointer(rebasing: batch.sealed[0..<sealedBytes]))
+            } catch let error as ArchiveError {
+                batch.failure = error
+                return
+            } catch {
+                batch.failure = ArchiveError(.internal, "reading frames: \(error)")
+                return
             }
         }
-        let workers = min(decoders.count, batchCount)
-        let work = BatchWork(decoders: decoders, slots: slots, count: batchCount, workers: workers)
-        if workers == 1 {
-            work.run(worker: 0)
-        } else {
-            DispatchQueue.concurrentPerform(iterations: workers) { work.run(worker: $0) }
+        for slot in batch.slots[0..<batch.count] {
+            let end = slot.sealedOffset + chunks[slot.ordinal].sealedLength
+            if stageTruncation == nil && end > available {
+                stageTruncation = (reader.source.truncated("frame \(slot.ordinal)"), slot.ordinal)
+            }
+            if let (error, _) = stageTruncation {
+                slot.result = .failure(error)
+            } else {
+                slot.result = .success(slot.plainLength)
+            }
+        }
+        batch.truncation = stageTruncation
+        let decoders = decoders
+        runInParallel(items: batch.count, workers: decoders.count) { w, i in
+            let slot = batch.slots[i]
+            if slot.open, case .success = slot.result { decoders[w].decode(slot, in: batch) }
         }
     }
 
     /// Checks plaintext against the index's SHA-256 for chunk `ordinal` (for copies of
-    /// deduplicated chunks read back from extracted files). Not for use while a batch decodes.
+    /// deduplicated chunks read back from extracted files), on the caller's own context.
     func checkHash(_ data: UnsafeRawBufferPointer, ordinal: Int) throws {
         try FrameDecoder.checkHash(data, ordinal: ordinal, expected: reader.index.chunks[ordinal].sha256, sha256: checker)
     }
 
     /// After the last frame: the end marker, then end of input (spec §8 step 8).
     public func finish() throws {
+        stage.wait()
         if let truncation { throw truncation }
         precondition(nextOrdinal == reader.index.chunks.count, "finish() before the last frame")
         let marker = try reader.source.read(FormatV1.endMarkerSize, what: "the end marker")
@@ -121,79 +192,79 @@ public final class FrameReader {
     }
 }
 
-/// One frame in a batch: its buffers and its outcome.
-final class FrameSlot {
+/// Frames packed into one buffer as read, and their plaintexts packed into another.
+final class FrameBatch: @unchecked Sendable {
     let sealed: UnsafeMutableRawBufferPointer
-    let stored: UnsafeMutableRawBufferPointer
     let plain: UnsafeMutableRawBufferPointer
-    var ordinal = 0
-    var open = true
-    var result: Result<Int, ArchiveError> = .success(0)
+    let slots: [FrameSlot]
+    var count = 0
+    /// A read error that stops everything.
+    var failure: ArchiveError?
+    /// The truncation found by this batch or an earlier one: the error and the first missing frame.
+    var truncation: (ArchiveError, Int)?
 
-    init(chunkSize: Int) {
-        sealed = .allocate(byteCount: chunkSize + FormatV1.tagSize, alignment: 64)
-        stored = .allocate(byteCount: chunkSize, alignment: 64)
-        plain = .allocate(byteCount: chunkSize, alignment: 64)
+    init(capacity: Int, slots: Int) {
+        sealed = .allocate(byteCount: capacity + FormatV1.tagSize, alignment: 64)
+        plain = .allocate(byteCount: capacity, alignment: 64)
+        self.slots = (0..<slots).map { _ in FrameSlot() }
     }
 
     deinit {
         sealed.deallocate()
-        stored.deallocate()
         plain.deallocate()
     }
 }
 
-/// A batch shared with the worker threads. Safe because worker `w` touches only decoder `w` and
-/// the slots `w, w + workers, …`, and the caller waits for all workers before reading results.
-private struct BatchWork: @unchecked Sendable {
-    let decoders: [FrameDecoder]
-    let slots: [FrameSlot]
-    let count: Int
-    let workers: Int
-
-    func run(worker: Int) {
-        for i in stride(from: worker, to: count, by: workers) where slots[i].open {
-            if case .success = slots[i].result { decoders[worker].decode(slots[i]) }
-        }
-    }
+/// One frame in a batch: where it is and its outcome.
+final class FrameSlot {
+    var ordinal = 0
+    var open = true
+    var sealedOffset = 0
+    var plainOffset = 0
+    var plainLength = 0
+    var result: Result<Int, ArchiveError> = .success(0)
 }
 
-/// One worker's contexts: AEAD (one AF_ALG operation socket on the kernel backend), SHA-256, zstd.
+/// One worker's contexts: AEAD (one AF_ALG operation socket on the kernel backend), SHA-256,
+/// zstd, and scratch for a compressed frame's opened bytes.
 final class FrameDecoder {
     private let reader: ArchiveReader
     private let aead: any AEADContext
     private let sha256: any DigestContext
     private let decompressor: ZstdDecompressor
+    private let stored: UnsafeMutableRawBufferPointer
 
-    init(reader: ArchiveReader, key: any AEADKey) throws {
+    init(reader: ArchiveReader, key: any AEADKey, chunkSize: Int) throws {
         self.reader = reader
         aead = try key.makeContext()
         sha256 = try reader.backend.makeSHA256()
         // Chunks are at most 128 KiB, so a 2^17 window always suffices; larger requests are hostile.
         decompressor = try ZstdDecompressor(windowLogMax: 17)
+        stored = .allocate(byteCount: chunkSize, alignment: 64)
     }
 
+    deinit { stored.deallocate() }
+
     /// Authenticates, decompresses and hash-checks the frame in `slot`, recording the outcome.
-    func decode(_ slot: FrameSlot) {
+    func decode(_ slot: FrameSlot, in batch: FrameBatch) {
         let ordinal = slot.ordinal
         let chunk = reader.index.chunks[ordinal]
         let aad = frameAAD(archiveID: reader.header.archiveID, ordinal: UInt64(ordinal), compression: chunk.compression,
                            plainLength: chunk.plainLength, storedLength: chunk.storedLength, sha256: chunk.sha256)
-        let target = chunk.compression == .raw ? slot.plain : slot.stored
+        let plain = UnsafeMutableRawBufferPointer(rebasing: batch.plain[slot.plainOffset..<(slot.plainOffset + chunk.plainLength)])
+        let target = chunk.compression == .raw ? plain : UnsafeMutableRawBufferPointer(rebasing: stored[0..<chunk.storedLength])
+        let sealed = UnsafeRawBufferPointer(rebasing: batch.sealed[slot.sealedOffset..<(slot.sealedOffset + chunk.sealedLength)])
         do {
             do {
                 _ = try counterNonce(UInt64(ordinal)).withUnsafeBytes { nonce in
-                    try aad.withUnsafeBytes {
-                        try aead.open(UnsafeRawBufferPointer(rebasing: slot.sealed[0..<chunk.sealedLength]), nonce: nonce, aad: $0, into: target)
-                    }
+                    try aad.withUnsafeBytes { try aead.open(sealed, nonce: nonce, aad: $0, into: target) }
                 }
             } catch let error as CryptoError {
                 if error.code == .authenticationFailed { throw ArchiveError(.damaged, "frame \(ordinal): authentication failed", cause: error) }
                 throw ArchiveError.crypto(error, "frame \(ordinal)")
             }
-            let plain = UnsafeMutableRawBufferPointer(rebasing: slot.plain[0..<chunk.plainLength])
             if chunk.compression == .zstd {
-                try decompressor.decompress(UnsafeRawBufferPointer(rebasing: slot.stored[0..<chunk.storedLength]), into: plain, what: "frame \(ordinal)")
+                try decompressor.decompress(UnsafeRawBufferPointer(target), into: plain, what: "frame \(ordinal)")
             }
             try Self.checkHash(UnsafeRawBufferPointer(plain), ordinal: ordinal, expected: chunk.sha256, sha256: sha256)
             slot.result = .success(chunk.plainLength)

@@ -49,6 +49,9 @@ final class Database {
         // A hostile but correctly sealed index must not make SQLite do anything unusual.
         _ = kseal_sqlite3_db_config_int(database.handle, SQLITE_DBCONFIG_DEFENSIVE, 1)
         _ = kseal_sqlite3_db_config_int(database.handle, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0)
+        // The image is already in memory: a page cache would only copy it again. 64 pages keep
+        // the B-tree interiors the index's ordered scans walk.
+        try database.execute("PRAGMA cache_size = 64")
         return database
     }
 

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// swift-crypto (BoringSSL) in this process: the fallback wherever the kernel path is unavailable.
 public final class UserspaceBackend: CryptoBackend {

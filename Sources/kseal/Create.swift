@@ -1,5 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
-import Foundation
 import KsealArchive
 
 struct Create: ParsableCommand {
@@ -38,15 +40,15 @@ struct Create: ParsableCommand {
             options.compressionLevel = level
             options.progress = progressOptions.meter(command: "create", quiet: cryptoOptions.quiet)
             TemporaryFiles.installSignalHandlers()
-            let started = Date()
+            let started = Text.monotonicSeconds()
             let summary = try ArchiveWriter.create(paths: paths.map(\.pathBytes), destination: archive == "-" ? .standardOutput : .file(archive),
                                                    keyFile: keyFile, backend: selection.backend, options: options, warn: Console.warn)
             options.progress?.finish()
-            let seconds = Date().timeIntervalSince(started)
+            let seconds = Text.monotonicSeconds() - started
             cryptoOptions.note("created \(archive == "-" ? "archive on standard output" : archive): \(summary.files) files, "
                 + "\(summary.directories) directories, \(summary.symlinks) symlinks, \(summary.hardLinks) hard links; "
                 + "\(summary.inputBytes) bytes in, \(summary.archiveBytes) bytes out, \(summary.frames) chunks, "
-                + String(format: "%.2f s", seconds))
+                + Text.printf("%.2f s", seconds))
         }
     }
 }

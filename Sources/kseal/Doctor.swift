@@ -1,6 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import AFAlg
 import ArgumentParser
-import Foundation
 import KsealCrypto
 
 struct Doctor: ParsableCommand {
@@ -22,7 +24,7 @@ struct Doctor: ParsableCommand {
         print("kernel: Linux \(release)")
         print("af_alg_restrict: \(AFAlgAvailability.restrictLevel().map(String.init) ?? "absent (kernel before 7.3)")")
         for algorithm in KernelAlgorithm.all {
-            let label = algorithm.name.padding(toLength: 13, withPad: " ", startingAt: 0)
+            let label = algorithm.name + String(repeating: " ", count: max(0, 13 - algorithm.name.count))
             if let problem = AFAlgAvailability.check(type: algorithm.type, algorithm: algorithm.name) {
                 print("\(label) AF_ALG: no    \(problem.reason)")
             } else if let driver = DriverReport.lookup(algorithm.name) {

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import KsealArchive
 import KsealCrypto
 
@@ -59,14 +61,31 @@ enum Failure {
 /// stderr output, one line per message, prefixed with the program name.
 enum Console {
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("kseal: \(message)\n".utf8))
+        writeError("kseal: \(message)\n")
     }
 
     static func warn(_ message: String) { error("warning: \(message)") }
 
     /// Raw bytes to stdout (paths may not be UTF-8).
     static func write(_ bytes: [UInt8]) {
-        FileHandle.standardOutput.write(Data(bytes))
+        writeAll(bytes, to: STDOUT_FILENO)
+    }
+
+    /// Text to stderr as it is (progress lines carry their own control characters).
+    static func writeError(_ text: String) { writeAll(Array(text.utf8), to: STDERR_FILENO) }
+
+    /// Writes everything, retrying short writes and EINTR; output errors are dropped here (a
+    /// closed pipe ends the process through SIGPIPE, as for any filter).
+    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
+        bytes.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let n = Glibc.write(descriptor, buffer.baseAddress! + done, buffer.count - done)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return }
+                done += n
+            }
+        }
     }
 
     static func print(_ line: String) { write(Array((line + "\n").utf8)) }

@@ -23,7 +23,7 @@ struct Info: ParsableCommand {
             let compressedFrames = reader.index.chunks.filter { $0.compression == .zstd }.count
             let total = Int64(reader.frontLength) + Int64(header.framesLength) + Int64(FormatV1.endMarkerSize)
             func count(_ kind: EntryKind) -> Int { entries.filter { $0.kind == kind }.count }
-            func percent(_ part: Int64, _ whole: Int64) -> String { whole == 0 ? "0.0%" : String(format: "%.1f%%", Double(part) * 100 / Double(whole)) }
+            func percent(_ part: Int64, _ whole: Int64) -> String { whole == 0 ? "0.0%" : Text.printf("%.1f%%", Double(part) * 100 / Double(whole)) }
             let lines = [
                 "format:        kseal archive v\(FormatV1.version)",
                 "cipher suite:  \(FormatV1.suiteAES256GCM) (AES-256-GCM, HKDF-SHA256, SHA-256 chunk hashes)",

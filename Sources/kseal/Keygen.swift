@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import KsealArchive
 
 struct Keygen: ParsableCommand {
@@ -18,7 +18,7 @@ struct Keygen: ParsableCommand {
         try Failure.guarding {
             let path = output ?? DefaultKey.path
             if output == nil {
-                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                try FileManager.default.createDirectory(atPath: String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]), withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o700])
             }
             try KeyFile.generate().write(to: path)

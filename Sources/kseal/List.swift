@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import KsealArchive
 
 struct List: ParsableCommand {
@@ -59,11 +58,7 @@ enum EntryFormat {
         let bits = Array("rwxrwxrwx")
         var mode = String(type)
         for i in 0..<9 { mode.append(entry.mode & (0o400 >> UInt32(i)) != 0 ? bits[i] : "-") }
-        let date = Date(timeIntervalSince1970: TimeInterval(entry.mtimeSeconds))
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return "\(mode) \(entry.uid)/\(entry.gid) \(String(entry.size).leftPadded(12)) \(formatter.string(from: date)) "
+        return "\(mode) \(entry.uid)/\(entry.gid) \(String(entry.size).leftPadded(12)) \(Text.utcTimestamp(entry.mtimeSeconds)) "
     }
 
     static func json(_ entry: Entry) -> JSON.Value {

@@ -1,5 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
-import Foundation
 import KsealArchive
 
 /// `--progress` for create, verify and extract.
@@ -22,10 +24,10 @@ struct ProgressOptions: ParsableArguments {
             return ProgressMeter { snapshot in
                 var line = "\r\(command): \(Self.size(snapshot.done))"
                 if let total = snapshot.total { line += " of \(Self.size(total))" }
-                line += String(format: ", %.1f MB/s", snapshot.rate / 1e6)
-                if let eta = snapshot.etaSeconds, !snapshot.finished { line += ", \(Int(eta) / 60):" + String(format: "%02d", Int(eta) % 60) + " left" }
+                line += Text.printf(", %.1f MB/s", snapshot.rate / 1e6)
+                if let eta = snapshot.etaSeconds, !snapshot.finished { line += ", \(Int(eta) / 60):" + Text.printf("%02d", Int(eta) % 60) + " left" }
                 line += snapshot.finished ? "\u{1B}[K\n" : "\u{1B}[K"
-                FileHandle.standardError.write(Data(line.utf8))
+                Console.writeError(line)
             }
         case .json:
             return ProgressMeter(interval: 1) { snapshot in
@@ -36,7 +38,7 @@ struct ProgressOptions: ParsableArguments {
                     ("eta_seconds", snapshot.etaSeconds.map { .int(Int64($0.rounded())) } ?? .null),
                     ("finished", .bool(snapshot.finished)),
                 ]))
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+                Console.writeError(line + "\n")
             }
         }
     }
@@ -46,6 +48,6 @@ struct ProgressOptions: ParsableArguments {
         var value = Double(bytes)
         var unit = 0
         while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+        return unit == 0 ? "\(bytes) B" : Text.printf("%.1f ", value) + units[unit]
     }
 }

@@ -45,11 +45,11 @@ final class KernelBackendTests: XCTestCase {
         let largest = random.bytes(maxSize - aad.count)
         XCTAssertEqual(try kernelContext.seal(largest, nonce: nonce, aad: aad), try userContext.seal(largest, nonce: nonce, aad: aad))
         XCTAssertThrowsError(try kernelContext.seal(largest + [0], nonce: nonce, aad: aad)) {
-            XCTAssertEqual(($0 as? CryptoError)?.code, .messageTooLarge, "\($0)")
+            XCTAssertEqual(($0 as? KsealCrypto.CryptoError)?.code, .messageTooLarge, "\($0)")
         }
         let sealedLargest = try userContext.seal(largest, nonce: nonce, aad: aad)
         XCTAssertThrowsError(try kernelContext.open(sealedLargest + [0], nonce: nonce, aad: aad)) {
-            XCTAssertEqual(($0 as? CryptoError)?.code, .messageTooLarge, "\($0)")
+            XCTAssertEqual(($0 as? KsealCrypto.CryptoError)?.code, .messageTooLarge, "\($0)")
         }
         XCTAssertEqual(try kernelContext.open(sealedLargest, nonce: nonce, aad: aad), largest)
     }
@@ -117,7 +117,7 @@ final class KernelBackendTests: XCTestCase {
         let before62 = parts.count == 2 && (parts[0], parts[1]) < (6, 2)
         // Serial 0 is never a valid key: on 6.2+ the kernel looks it up and fails; before, the option is unknown.
         XCTAssertThrowsError(try kernel.aes256GCM(keySerial: 0)) { error in
-            let code = (error as? CryptoError)?.code
+            let code = (error as? KsealCrypto.CryptoError)?.code
             if before62 {
                 XCTAssertEqual(code, .unsupported, "\(error)")
                 XCTAssertTrue("\(error)".contains("6.2"), "\(error)")

@@ -1,0 +1,33 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// printf-style numbers and UTC times without Foundation: the CLI links only FoundationEssentials
+/// (through ArgumentParser and swift-crypto), which keeps its resident size small on a device.
+enum Text {
+    /// `format` applied to `arguments` by the C library (`vsnprintf`), e.g. `Text.printf("%.1f", x)`.
+    static func printf(_ format: String, _ arguments: any CVarArg...) -> String {
+        withVaList(arguments) { list in
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = vsnprintf(&buffer, buffer.count, format, list)
+            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+    }
+
+    /// `2026-11-28 14:22:05` for seconds since the epoch, in UTC.
+    static func utcTimestamp(_ seconds: Int64) -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        guard gmtime_r(&time, &parts) != nil else { return String(seconds) }
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Seconds on the monotonic clock, for durations.
+    static func monotonicSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+}

@@ -35,3 +35,6 @@ int kseal_link_unnamed(int fd, int newdirfd, const char *newname) {
 }
 
 void kseal_wipe(void *buffer, size_t length) { explicit_bzero(buffer, length); }
+
+#include <malloc.h>
+int kseal_limit_malloc_arenas(int count) { return mallopt(M_ARENA_MAX, count); }

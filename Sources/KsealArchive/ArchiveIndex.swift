@@ -46,10 +46,11 @@ public struct ChunkRecord: Sendable {
 
 /// Builds the index during create.
 final class IndexBuilder {
-    private let database: Database
-    private let insertEntry: Statement
-    private let insertChunk: Statement
-    private let insertFileChunk: Statement
+    // Released by finish(), which closes the database.
+    private var database: Database!
+    private var insertEntry: Statement!
+    private var insertChunk: Statement!
+    private var insertFileChunk: Statement!
     private var nextID: Int64 = 1
 
     init() throws {
@@ -85,10 +86,18 @@ final class IndexBuilder {
         try insertFileChunk.run([.integer(entry), .integer(Int64(sequence)), .integer(Int64(ordinal))])
     }
 
-    /// Commits and returns the database image.
-    func finish() throws -> [UInt8] {
+    /// Commits, closes the database and returns its image compressed. The pages are freed
+    /// before compressing, so the database, its image and the compressed copy (each megabytes for
+    /// a large tree) never add up. The builder is unusable afterwards.
+    /// - Returns: the image's length and its compressed bytes.
+    func finish(compressor: ZstdCompressor) throws -> (plainLength: Int, compressed: [UInt8]) {
         try database.execute("COMMIT")
-        return try database.serialize()
+        let image = try database.serialized()
+        insertEntry = nil
+        insertChunk = nil
+        insertFileChunk = nil
+        database = nil
+        return (image.bytes.count, try compressor.compress(image.bytes))
     }
 }
 

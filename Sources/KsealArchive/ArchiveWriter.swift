@@ -201,10 +201,9 @@ public final class ArchiveWriter {
         try pipeline.finish()
         let framesLength = pipeline.framesLength
         summary.storedBytes = pipeline.storedBytes
-        let image = try index.finish()
-        let compressedIndex = try ZstdCompressor(level: options.compressionLevel).compress(image)
+        let (imageLength, compressedIndex) = try index.finish(compressor: ZstdCompressor(level: options.compressionLevel))
         let header = ArchiveHeader(archiveID: secrets.archiveID, keyCommitment: subkeys.commitment, chunkSize: UInt32(options.chunkSize), slotCount: 1,
-                                   indexPlainLength: UInt64(image.count), indexStoredLength: UInt64(compressedIndex.count),
+                                   indexPlainLength: UInt64(imageLength), indexStoredLength: UInt64(compressedIndex.count),
                                    frameCount: UInt64(pipeline.frameCount), framesLength: UInt64(framesLength))
         let frontLength: Int64
         do {

@@ -45,7 +45,7 @@ public enum HostileArchiveBuilder {
             }
         }
         try database.execute(sql)
-        return try database.serialize()
+        return Array(try database.serialized().bytes)
     }
 
     /// Seals `indexImage` and `frames` into a complete archive readable with `keyFile`.

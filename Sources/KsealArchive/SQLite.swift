@@ -55,14 +55,13 @@ final class Database {
         return database
     }
 
-    /// The database image, as SQLite would write it to a file.
-    func serialize() throws -> [UInt8] {
+    /// The database image, as SQLite would write it to a file, in SQLite's own memory (no copy).
+    func serialized() throws -> SQLiteImage {
         var size: Int64 = 0
         guard let pointer = sqlite3_serialize(handle, "main", &size, 0) else {
             throw ArchiveError(.internal, "sqlite: cannot serialize the index")
         }
-        defer { sqlite3_free(pointer) }
-        return Array(UnsafeRawBufferPointer(start: pointer, count: Int(size)))
+        return SQLiteImage(UnsafeRawBufferPointer(start: pointer, count: Int(size)))
     }
 
     func execute(_ sql: String) throws {
@@ -88,6 +87,14 @@ final class Database {
 }
 
 /// A prepared statement, finalized when the object goes away.
+/// A database image in memory SQLite allocated; freed with this object.
+final class SQLiteImage {
+    let bytes: UnsafeRawBufferPointer
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    deinit { sqlite3_free(UnsafeMutableRawPointer(mutating: bytes.baseAddress)) }
+}
+
 final class Statement {
     private let statement: OpaquePointer
     private let database: Database

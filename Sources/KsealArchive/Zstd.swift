@@ -26,13 +26,16 @@ final class ZstdCompressor {
         return result
     }
 
-    /// Compresses `data` whole, into a new array (for the index).
-    func compress(_ data: [UInt8]) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: Self.bound(data.count))
-        let count = data.withUnsafeBytes { input in out.withUnsafeMutableBytes { compress(input, into: $0) } }
-        guard let count else { throw ArchiveError(.internal, "zstd: cannot compress \(data.count) bytes") }
-        return Array(out.prefix(count))
+    /// Compresses `data` whole, into a new array (for the index). The worst-case output buffer
+    /// is allocated but not cleared, so only the pages the output fills become resident.
+    func compress(_ data: UnsafeRawBufferPointer) throws -> [UInt8] {
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bound(data.count), alignment: 16)
+        defer { out.deallocate() }
+        guard let count = compress(data, into: out) else { throw ArchiveError(.internal, "zstd: cannot compress \(data.count) bytes") }
+        return Array(out[0..<count])
     }
+
+    func compress(_ data: [UInt8]) throws -> [UInt8] { try data.withUnsafeBytes { try compress($0) } }
 
     static func bound(_ size: Int) -> Int { ZSTD_compressBound(size) }
 

@@ -12,6 +12,11 @@ struct Kseal: ParsableCommand {
         version: KsealVersion.string,
         subcommands: [Keygen.self, Create.self, List.self, Verify.self, Extract.self, Info.self, Doctor.self]
     )
+
+    static func main() {
+        ProcessEnvironment.limitMallocArenas(2)
+        main(nil)
+    }
 }
 
 enum KsealVersion {

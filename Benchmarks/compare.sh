@@ -41,14 +41,14 @@ if [ -f "$work/cleaned" ]; then
     [ "$wait_s" -le 0 ] || { echo "waiting ${wait_s} s for ext4 to settle after the last delete" >&2; sleep "$wait_s"; }
 fi
 outputs=()
-trap 'rm -rf "${outputs[@]}"; touch "$work/cleaned"' EXIT
+trap '[ ${#outputs[@]} -eq 0 ] || { rm -rf "${outputs[@]}"; touch "$work/cleaned"; }' EXIT
 bytes=$(du -sb "$work/corpus" | cut -f1)
 files=$(find "$work/corpus" -type f | wc -l)
 # Warm the page cache, so the first tool is not charged for it.
 tar -cf - -C "$work" corpus > /dev/null
 
-"$kseal" keygen -o "$work/kseal.key" 2>/dev/null
-age-keygen -o "$work/age.key" 2>/dev/null
+[ -f "$work/kseal.key" ] || "$kseal" keygen -o "$work/kseal.key" 2>/dev/null
+[ -f "$work/age.key" ] || age-keygen -o "$work/age.key" 2>/dev/null
 recipient=$(age-keygen -y "$work/age.key")
 export RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
 

@@ -38,3 +38,8 @@ void kseal_wipe(void *buffer, size_t length) { explicit_bzero(buffer, length); }
 
 #include <malloc.h>
 int kseal_limit_malloc_arenas(int count) { return mallopt(M_ARENA_MAX, count); }
+
+#include <linux/falloc.h>
+int kseal_punch_hole(int fd, int64_t offset, int64_t length) {
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
+}

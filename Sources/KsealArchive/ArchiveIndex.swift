@@ -97,7 +97,8 @@ final class IndexBuilder {
         insertChunk = nil
         insertFileChunk = nil
         database = nil
-        return (image.bytes.count, try compressor.compress(image.bytes))
+        // `bytes` points into memory the image object frees: keep it alive through the use.
+        return try withExtendedLifetime(image) { (image.bytes.count, try compressor.compress(image.bytes)) }
     }
 }
 

@@ -214,7 +214,7 @@ public final class ArchiveWriter {
             frontLength = Int64(front.count + mac.count)
             try writeSealedIndex(compressedIndex, header: header, to: output)
         } catch let error as CryptoError { throw ArchiveError.crypto(error, "sealing the index") }
-        try output.append(from: frames, length: framesLength)
+        try output.append(from: frames, length: framesLength, consuming: true)
         try output.writeAll(endMarker(framesLength: UInt64(framesLength)))
         summary.frames = pipeline.frameCount
         summary.archiveBytes = frontLength + Int64(header.indexSealedLength) + framesLength + Int64(FormatV1.endMarkerSize)

@@ -293,12 +293,27 @@ final class SystemFile {
 
     /// Copies `length` bytes from `source` (from its offset 0) to this file's current position,
     /// in the kernel where it can (`copy_file_range`), else through a buffer.
-    func append(from source: SystemFile, length: Int64) throws {
+    /// - Parameter consuming: `source` is private scratch: each piece copied is punched out of
+    ///   it at once, so its cached pages are freed (and reused for the copy) instead of the copy
+    ///   needing as much fresh memory again, and its dirty pages are never written back.
+    func append(from source: SystemFile, length: Int64, consuming: Bool = false) throws {
         var offset: Int64 = 0
         var remaining = length
+        let piece: Int64 = 8 << 20
+        var released: Int64 = 0
+        func release(upTo end: Int64) {
+            guard consuming, end > released else { return }
+            // Best effort: a file system without hole punching just keeps the pages longer.
+            _ = kseal_punch_hole(source.descriptor, released, end - released)
+            released = end
+        }
         while remaining > 0 {
-            let n = kseal_copy_file_range(source.descriptor, &offset, descriptor, Int(min(remaining, 1 << 30)))
-            if n > 0 { remaining -= Int64(n); continue }
+            let n = kseal_copy_file_range(source.descriptor, &offset, descriptor, Int(min(remaining, piece)))
+            if n > 0 {
+                remaining -= Int64(n)
+                release(upTo: offset)
+                continue
+            }
             if n == 0 { throw ArchiveError(.io, "\(source.path): ended early while copying") }
             if errno == EINTR { continue }
             if [EXDEV, EINVAL, ENOSYS, EOPNOTSUPP, EBADF].contains(errno) { break }
@@ -314,6 +329,7 @@ final class SystemFile {
             try buffer.withUnsafeBytes { try writeAll(UnsafeRawBufferPointer(rebasing: $0[0..<want])) }
             offset += Int64(want)
             remaining -= Int64(want)
+            release(upTo: offset)
         }
     }
 }

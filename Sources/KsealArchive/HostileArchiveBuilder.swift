@@ -45,7 +45,8 @@ public enum HostileArchiveBuilder {
             }
         }
         try database.execute(sql)
-        return Array(try database.serialized().bytes)
+        let image = try database.serialized()
+        return withExtendedLifetime(image) { Array(image.bytes) }
     }
 
     /// Seals `indexImage` and `frames` into a complete archive readable with `keyFile`.

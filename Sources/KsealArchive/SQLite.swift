@@ -87,7 +87,8 @@ final class Database {
 }
 
 /// A prepared statement, finalized when the object goes away.
-/// A database image in memory SQLite allocated; freed with this object.
+/// A database image in memory SQLite allocated; freed with this object, so use `bytes` only
+/// inside `withExtendedLifetime(image)`.
 final class SQLiteImage {
     let bytes: UnsafeRawBufferPointer
 

@@ -16,6 +16,9 @@ int kseal_renameat_noreplace(int olddirfd, const char *oldpath, int newdirfd, co
 int kseal_open_unnamed(int dirfd, int mode);
 // Gives the unnamed file `fd` the name `newname` in `newdirfd` (fails with EEXIST if taken).
 int kseal_link_unnamed(int fd, int newdirfd, const char *newname);
+// Frees a range of a file's blocks and cached pages (fallocate PUNCH_HOLE | KEEP_SIZE); -1/errno
+// where the file system cannot.
+int kseal_punch_hole(int fd, int64_t offset, int64_t length);
 // Caps glibc's per-thread heap arenas (mallopt M_ARENA_MAX); returns 1 on success.
 int kseal_limit_malloc_arenas(int count);
 // Zeroes memory in a way the compiler may not elide (explicit_bzero).

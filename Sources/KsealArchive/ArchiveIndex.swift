@@ -124,10 +124,11 @@ public struct ArchiveIndex: Sendable {
             throw ArchiveError(.damaged, "index: the database schema is not kseal's index schema v1")
         }
 
-        // Sized once (arrays that double would briefly hold both copies): the header bounds the
-        // frame count, a count query the entries.
+        // Sized once (arrays that double would briefly hold both copies). The header's frame
+        // count is only a hint, bounded by what the image can hold (a chunk row carries at least
+        // its 32-byte digest), so a hostile count cannot make a large reservation.
         var chunks: [ChunkRecord] = []
-        chunks.reserveCapacity(Int(min(header.frameCount, header.framesLength / UInt64(FormatV1.tagSize + 1), 1 << 24)))
+        chunks.reserveCapacity(Int(min(header.frameCount, header.indexPlainLength / 32)))
         let chunkRows = try database.prepare("SELECT ordinal, sha256, plain_length, stored_length, compression, frame_offset FROM chunks ORDER BY ordinal")
         var offset: Int64 = 0
         let chunkSize = Int64(header.chunkSize)

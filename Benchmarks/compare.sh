@@ -112,11 +112,13 @@ result="Benchmarks/results-$(date +%Y-%m-%d).md"
     echo
     echo "| tool | create | verify | extract | archive | peak RSS create / verify / extract |"
     echo "|---|---:|---:|---:|---:|---:|"
+    spread=""
     for tool in kseal age restic borg tar; do
         row="| $tool"
         for phase in create verify extract; do
             s=$(echo "${secs[$tool,$phase]:-}" | median)
             if [ -n "$s" ]; then row+=" | $(awk -v b="$bytes" -v s="$s" 'BEGIN { printf "%.0f (%.2f s)", b / s / 1e6, s }')"; else row+=" | —"; fi
+            [ -z "${secs[$tool,$phase]:-}" ] || spread+="$tool $phase: ${secs[$tool,$phase]% }; "
         done
         row+=" | $(( ${sizes[$tool]} / 1048576 )) MiB |"
         r=""
@@ -126,4 +128,7 @@ result="Benchmarks/results-$(date +%Y-%m-%d).md"
         done
         echo "$row ${r% / } MiB |"
     done
+    # Every run's seconds, so the spread behind each median can be seen.
+    echo
+    echo "Seconds per run: ${spread% ; }"
 } | tee "$result"

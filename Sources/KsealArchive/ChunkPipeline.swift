@@ -48,7 +48,9 @@ final class ChunkPipeline: @unchecked Sendable {
     private var filling: ChunkBatch
     private var nextBatch = 0
     private var nextEntryID: Int64 = 1
+    /// The first error of either stage; once set, later batches are passed over.
     private let failure = Mutex<(any Error)?>(nil)
+    private var firstFailure: (any Error)? { failure.withLock { $0 } }
     /// Ordinal of every chunk stored so far: written by the write stage, also read by the compress
     /// stage to skip compressing chunks already stored.
     private let dedup = Mutex<[ChunkDigest: Int]>([:])
@@ -106,14 +108,14 @@ final class ChunkPipeline: @unchecked Sendable {
         try submit()
         compressStage.wait()
         writeStage.wait()
-        if let error = failure.withLock({ $0 }) { throw error }
+        if let error = firstFailure { throw error }
     }
 
     /// Hands the filling batch on and takes the next free one (waiting until it is written).
     private func submit() throws {
         let batch = filling
         compressStage.start { [self] in
-            guard failure.withLock({ $0 }) == nil else {
+            guard firstFailure == nil else {
                 batch.free.signal()
                 return
             }
@@ -127,13 +129,13 @@ final class ChunkPipeline: @unchecked Sendable {
                 defer { batch.free.signal() }
                 do {
                     if let error = batch.firstError() { throw error }
-                    if failure.withLock({ $0 }) == nil { try sealAndWrite(batch) }
+                    if firstFailure == nil { try sealAndWrite(batch) }
                 } catch {
                     failure.withLock { if $0 == nil { $0 = error } }
                 }
             }
         }
-        if let error = failure.withLock({ $0 }) { throw error }
+        if let error = firstFailure { throw error }
         nextBatch = (nextBatch + 1) % batches.count
         filling = batches[nextBatch]
         filling.free.wait()
@@ -262,6 +264,22 @@ final class ChunkSlot {
 
     var sealedOffset: Int { offset + index * FormatV1.tagSize }
 
+    /// Runs a step on this chunk; a failure is kept in `error` (crypto errors named after the
+    /// file), for the stage to throw once the parallel step is over.
+    /// - Returns: whether the step succeeded.
+    @discardableResult
+    func recordingError(_ step: () throws -> Void) -> Bool {
+        do {
+            try step()
+            return true
+        } catch let failure as CryptoError {
+            error = ArchiveError.crypto(failure, path)
+        } catch {
+            self.error = error
+        }
+        return false
+    }
+
     func reset(offset: Int, count: Int, path: String) {
         self.offset = offset
         self.count = count
@@ -288,18 +306,13 @@ final class ChunkWorker {
     /// random data here, against 0.36 GB/s on text), so no separate entropy check is made.
     func hashAndCompress(_ slot: ChunkSlot, in batch: ChunkBatch, isStored: (ChunkDigest) -> Bool) {
         let chunk = UnsafeRawBufferPointer(rebasing: batch.plain[slot.offset..<(slot.offset + slot.count)])
-        do {
+        let hashed = slot.recordingError {
             try withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { digest in
                 try sha256.digest(chunk, into: digest)
                 slot.digest = ChunkDigest(UnsafeRawBufferPointer(digest))
             }
-        } catch let error as CryptoError {
-            slot.error = ArchiveError.crypto(error, slot.path)
-            return
-        } catch {
-            slot.error = error
-            return
         }
+        guard hashed else { return }
         slot.compression = .raw
         slot.storedCount = slot.count
         guard slot.count > 1, !isStored(slot.digest) else { return }
@@ -316,14 +329,10 @@ final class ChunkWorker {
         let output = UnsafeMutableRawBufferPointer(rebasing: batch.sealed[slot.sealedOffset..<(slot.sealedOffset + slot.storedCount + FormatV1.tagSize)])
         let aad = frameAAD(archiveID: archiveID, ordinal: UInt64(slot.ordinal), compression: slot.compression, plainLength: slot.count,
                            storedLength: slot.storedCount, sha256: slot.digest.bytes)
-        do {
+        slot.recordingError {
             slot.sealedCount = try counterNonce(UInt64(slot.ordinal)).withUnsafeBytes { nonce in
                 try aad.withUnsafeBytes { try aead.seal(stored, nonce: nonce, aad: $0, into: output) }
             }
-        } catch let error as CryptoError {
-            slot.error = ArchiveError.crypto(error, slot.path)
-        } catch {
-            slot.error = error
         }
     }
 }

@@ -35,7 +35,6 @@ public final class FrameReader: @unchecked Sendable {
     /// The first ordinal not yet handed to the stage.
     private var scheduled = 0
     private var cursor = 0
-    private var currentSlot: FrameSlot?
     // Owned by the stage.
     private var stageTruncation: (error: ArchiveError, ordinal: Int)?
     public private(set) var nextOrdinal = 0
@@ -66,7 +65,7 @@ public final class FrameReader: @unchecked Sendable {
 
     /// The verified plaintext of the frame last returned by ``next()``.
     public var plain: UnsafeMutableRawBufferPointer {
-        let slot = currentSlot!
+        let slot = current!.slots[cursor - 1]
         return UnsafeMutableRawBufferPointer(rebasing: current!.plain[slot.plainOffset..<(slot.plainOffset + slot.plainLength)])
     }
 
@@ -81,7 +80,6 @@ public final class FrameReader: @unchecked Sendable {
         let slot = current!.slots[cursor]
         cursor += 1
         nextOrdinal += 1
-        currentSlot = slot
         progress?.advance(by: slot.plainLength)
         switch slot.result {
         case .success(let count): return count
@@ -107,45 +105,40 @@ public final class FrameReader: @unchecked Sendable {
         schedule()
     }
 
-    /// Hands the next frames (as many as a batch holds) to the stage, in a free batch.
+    /// Lays the next frames (as many as a free batch holds) out in that batch and hands it to
+    /// the stage. The batch is neither consumed nor in flight, so the caller may fill in its slots.
     private func schedule() {
         let chunks = reader.index.chunks
         guard scheduled < chunks.count else { return }
         let batch = batches.first { $0 !== current }!
-        let first = scheduled
-        var sealedBytes = 0, plainBytes = 0, end = first
-        while end < chunks.count, end - first < batch.slots.count, sealedBytes + chunks[end].sealedLength <= batch.sealed.count,
-              plainBytes + chunks[end].plainLength <= batch.plain.count {
-            sealedBytes += chunks[end].sealedLength
-            plainBytes += chunks[end].plainLength
-            end += 1
-        }
-        scheduled = end
-        inFlight = batch
-        let range = first..<end
-        stage.start { [self] in fill(batch, frames: range) }
-    }
-
-    /// On the stage: reads the frames `range` (one read) and decodes them in parallel.
-    private func fill(_ batch: FrameBatch, frames range: Range<Int>) {
-        let chunks = reader.index.chunks
-        batch.count = range.count
-        batch.failure = nil
-        var sealedBytes = 0, plainBytes = 0
-        for (i, ordinal) in range.enumerated() {
-            let slot = batch.slots[i]
-            slot.ordinal = ordinal
-            slot.open = opening?.contains(ordinal) ?? true
+        var sealedBytes = 0, plainBytes = 0, count = 0
+        while scheduled < chunks.count, count < batch.slots.count, sealedBytes + chunks[scheduled].sealedLength <= batch.sealed.count,
+              plainBytes + chunks[scheduled].plainLength <= batch.plain.count {
+            let slot = batch.slots[count]
+            slot.ordinal = scheduled
+            slot.open = opening?.contains(scheduled) ?? true
             slot.sealedOffset = sealedBytes
             slot.plainOffset = plainBytes
-            slot.plainLength = chunks[ordinal].plainLength
-            sealedBytes += chunks[ordinal].sealedLength
-            plainBytes += chunks[ordinal].plainLength
+            slot.plainLength = chunks[scheduled].plainLength
+            sealedBytes += chunks[scheduled].sealedLength
+            plainBytes += chunks[scheduled].plainLength
+            count += 1
+            scheduled += 1
         }
+        batch.count = count
+        batch.sealedBytes = sealedBytes
+        batch.failure = nil
+        inFlight = batch
+        stage.start { [self] in fill(batch) }
+    }
+
+    /// On the stage: reads the batch's frames (one read) and decodes them in parallel.
+    private func fill(_ batch: FrameBatch) {
+        let chunks = reader.index.chunks
         var available = 0
         if stageTruncation == nil {
             do {
-                available = try reader.source.readAvailable(into: UnsafeMutableRawBufferPointer(rebasing: batch.sealed[0..<sealedBytes]))
+                available = try reader.source.readAvailable(into: UnsafeMutableRawBufferPointer(rebasing: batch.sealed[0..<batch.sealedBytes]))
             } catch let error as ArchiveError {
                 batch.failure = error
                 return
@@ -198,6 +191,8 @@ final class FrameBatch: @unchecked Sendable {
     let plain: UnsafeMutableRawBufferPointer
     let slots: [FrameSlot]
     var count = 0
+    /// The sealed length of the batch's frames, which follow one another in the archive.
+    var sealedBytes = 0
     /// A read error that stops everything.
     var failure: ArchiveError?
     /// The truncation found by this batch or an earlier one: the error and the first missing frame.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import Dispatch
 import KsealArchive
 
 struct Create: ParsableCommand {
@@ -40,11 +41,11 @@ struct Create: ParsableCommand {
             options.compressionLevel = level
             options.progress = progressOptions.meter(command: "create", quiet: cryptoOptions.quiet)
             TemporaryFiles.installSignalHandlers()
-            let started = Text.monotonicSeconds()
+            let started = DispatchTime.now().uptimeNanoseconds
             let summary = try ArchiveWriter.create(paths: paths.map(\.pathBytes), destination: archive == "-" ? .standardOutput : .file(archive),
                                                    keyFile: keyFile, backend: selection.backend, options: options, warn: Console.warn)
             options.progress?.finish()
-            let seconds = Text.monotonicSeconds() - started
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             cryptoOptions.note("created \(archive == "-" ? "archive on standard output" : archive): \(summary.files) files, "
                 + "\(summary.directories) directories, \(summary.symlinks) symlinks, \(summary.hardLinks) hard links; "
                 + "\(summary.inputBytes) bytes in, \(summary.archiveBytes) bytes out, \(summary.frames) chunks, "

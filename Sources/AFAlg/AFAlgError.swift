@@ -43,10 +43,10 @@ public struct AFAlgError: Error, Sendable, CustomStringConvertible {
         return AFAlgError(code, "\(context): \(name) failed with \(errno)", syscall: name, errno: errno)
     }
 
-    /// A failed `socket` or `bind`, explained by ``AFAlgAvailability/explain(step:errno:algorithm:)``.
-    static func setup(_ step: String, _ errno: Errno, algorithm: String) -> AFAlgError {
+    /// A failed `socket` or `bind`, explained by ``AFAlgAvailability/explain(step:errno:type:algorithm:)``.
+    static func setup(_ step: String, _ errno: Errno, type: AlgType, algorithm: String) -> AFAlgError {
         let code: Code = errno == .invalidArgument ? .invalidArgument : .unavailable
-        let reason = AFAlgAvailability.explain(step: step, errno: errno, algorithm: algorithm).reason
+        let reason = AFAlgAvailability.explain(step: step, errno: errno, type: type, algorithm: algorithm).reason
         return AFAlgError(code, reason, syscall: step, errno: errno)
     }
 

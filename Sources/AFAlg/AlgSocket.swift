@@ -22,7 +22,7 @@ final class AlgSocket {
         switch system_socket(SocketConstants.afAlg, SocketConstants.seqPacket | SocketConstants.closeOnExec, 0) {
         case .success(let value): fd = value
         case .failure(let errno):
-            throw AFAlgError.setup("socket", errno, algorithm: name)
+            throw AFAlgError.setup("socket", errno, type: type, algorithm: name)
         }
         let socket = AlgSocket(descriptor: fd)
         var address = sockaddr_alg()
@@ -36,7 +36,7 @@ final class AlgSocket {
         }
         let result = withUnsafeBytes(of: &address) { system_bind(fd, $0.baseAddress!, $0.count) }
         if case .failure(let errno) = result {
-            throw AFAlgError.setup("bind", errno, algorithm: name)
+            throw AFAlgError.setup("bind", errno, type: type, algorithm: name)
         }
         return socket
     }

@@ -26,6 +26,9 @@ public struct Errno: RawRepresentable, Error, Hashable, Sendable, CustomStringCo
     public static let protocolNotAvailable = Errno(rawValue: ENOPROTOOPT)
     public static let notSupported = Errno(rawValue: EOPNOTSUPP)
     public static let protocolNotSupported = Errno(rawValue: EPROTONOSUPPORT)
+    public static let keyRevoked = Errno(rawValue: EKEYREVOKED)
+    public static let keyExpired = Errno(rawValue: EKEYEXPIRED)
+    public static let keyRejected = Errno(rawValue: EKEYREJECTED)
 
     /// The current thread's `errno`.
     static var current: Errno { Errno(rawValue: errno) }
@@ -51,6 +54,9 @@ public struct Errno: RawRepresentable, Error, Hashable, Sendable, CustomStringCo
         case EBADF: "EBADF"
         case EFAULT: "EFAULT"
         case EIO: "EIO"
+        case EKEYREVOKED: "EKEYREVOKED"
+        case EKEYEXPIRED: "EKEYEXPIRED"
+        case EKEYREJECTED: "EKEYREJECTED"
         default: "errno \(rawValue)"
         }
     }

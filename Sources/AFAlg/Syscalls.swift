@@ -64,6 +64,14 @@ func system_recv(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, _ flags: 
     retryingOnInterrupt { recv(fd, buffer.baseAddress, buffer.count, flags) }
 }
 
+func system_add_key(_ type: String, _ description: String, _ payload: UnsafeRawBufferPointer, _ keyring: Int32) -> Result<Int, Errno> {
+    retryingOnInterrupt { kseal_add_key(type, description, payload.baseAddress, payload.count, keyring) }
+}
+
+func system_keyctl(_ operation: Int32, _ arg2: UInt, _ arg3: UInt = 0, _ arg4: UInt = 0) -> Result<Int, Errno> {
+    retryingOnInterrupt { kseal_keyctl(operation, arg2, arg3, arg4) }
+}
+
 func system_close(_ fd: Int32) {
     // close() must not be retried on EINTR on Linux: the descriptor is already released.
     _ = close(fd)

@@ -34,6 +34,11 @@ struct Doctor: ParsableCommand {
                 print("\(label) AF_ALG: yes   driver not listed by the kernel")
             }
         }
+        switch KernelKeyring.setKeyBySerialSupport() {
+        case .supported: print("keyring keys: yes (ALG_SET_KEY_BY_KEY_SERIAL: AF_ALG can be keyed from a kernel keyring key)")
+        case .unsupported(let why): print("keyring keys: no (\(why))")
+        case .unknown(let why): print("keyring keys: unknown (\(why))")
+        }
         let selection = try CryptoBackends.select(crypto)
         if let context = try? selection.backend.aes256GCM(key: [UInt8](repeating: 0, count: 32)).makeContext(), selection.backend.kind == .kernel {
             print("AEAD limit: \(context.maxMessageSize) bytes of AAD + data per AF_ALG operation")

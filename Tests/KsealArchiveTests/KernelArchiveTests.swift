@@ -69,3 +69,16 @@ final class KernelArchiveTests: XCTestCase {
         }
     }
 }
+
+/// Linux 7.3 with `af_alg_restrict` = 1: `auto` falls back to user space and writes exactly the
+/// bytes of the format vector, as the kernel does where it is allowed. Restricted phase only.
+final class RestrictedArchiveTests: XCTestCase {
+    func testAutoWritesTheVectorBytesInUserSpace() throws {
+        try RestrictedKernel.check()
+        let selection = try CryptoBackends.select(.auto)
+        XCTAssertEqual(selection.backend.kind, .userspace, selection.reason)
+        let vector = try FormatVector()
+        let written = try vector.recreate(backend: selection.backend, in: try ScratchDirectory().sub("auto"))
+        XCTAssertTrue(written == Array(try Data(contentsOf: URL(fileURLWithPath: vector.archivePath))), "auto's archive differs from the vector")
+    }
+}

@@ -1,3 +1,4 @@
+import AFAlg
 import Crypto
 import Foundation
 import KsealCrypto
@@ -108,22 +109,46 @@ final class KernelBackendTests: XCTestCase {
         XCTAssertEqual(mismatches.withLock { $0 }, 0)
     }
 
-    func testKeyringKeysNeedLinux62() throws {
+    /// Keys held by the kernel: AES-256-GCM keyed by the serial of a `user` and of a `logon` key that
+    /// the test adds gives the published answers on Linux 6.2 and later, and the logon key cannot be
+    /// read back. Before 6.2 the same call is "unsupported" and says what it needs.
+    func testKeyringKeysKnownAnswers() throws {
         let kernel = try KernelRequirement.backend()
-        var name = utsname()
-        uname(&name)
-        let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
-        let before62 = parts.count == 2 && (parts[0], parts[1]) < (6, 2)
-        // Serial 0 is never a valid key: on 6.2+ the kernel looks it up and fails; before, the option is unknown.
-        XCTAssertThrowsError(try kernel.aes256GCM(keySerial: 0)) { error in
-            let code = (error as? KsealCrypto.CryptoError)?.code
-            if before62 {
-                XCTAssertEqual(code, .unsupported, "\(error)")
-                XCTAssertTrue("\(error)".contains("6.2"), "\(error)")
-            } else {
-                XCTAssertNotEqual(code, .unsupported, "\(error)")
+        let before62 = KernelRelease.isBefore(6, 2)
+        let support = KernelKeyring.setKeyBySerialSupport()
+        XCTAssertEqual(support == .supported, !before62, "Linux \(KernelRelease.string): \(support)")
+        var checked = 0
+        for v in try Vectors.load("aes256gcm.json", as: [Vectors.GCM].self) {
+            for type in [KernelKeyring.KeyType.user, .logon] {
+                let serial = try hex(v.key).withUnsafeBytes {
+                    try KernelKeyring.add(type: type, description: "kseal-test:\(type.rawValue)", payload: $0, to: .process)
+                }
+                defer { try? KernelKeyring.invalidate(serial: serial) }
+                if type == .logon {
+                    XCTAssertThrowsError(try KernelKeyring.read(serial: serial), "a logon key must not be readable") {
+                        XCTAssertEqual(($0 as? AFAlgError)?.errno, .notSupported, "\($0)")
+                    }
+                } else {
+                    XCTAssertEqual(try KernelKeyring.read(serial: serial), hex(v.key))
+                }
+                if before62 {
+                    XCTAssertThrowsError(try kernel.aes256GCM(keySerial: serial)) { error in
+                        XCTAssertEqual((error as? KsealCrypto.CryptoError)?.code, .unsupported, "\(error)")
+                        XCTAssertTrue("\(error)".contains("6.2"), "\(error)")
+                    }
+                    continue
+                }
+                let context = try kernel.aes256GCM(keySerial: serial).makeContext()
+                let sealed = try context.seal(hex(v.plaintext), nonce: hex(v.nonce), aad: hex(v.aad))
+                XCTAssertEqual(sealed.hexString, v.ciphertext + v.tag, "\(type.rawValue) key: \(v.source)")
+                XCTAssertEqual(try context.open(sealed, nonce: hex(v.nonce), aad: hex(v.aad)).hexString, v.plaintext)
+                checked += 1
             }
+        }
+        XCTAssertEqual(checked > 0, !before62)
+        // A serial that names no key: looked up and refused from 6.2, an unknown option before.
+        XCTAssertThrowsError(try kernel.aes256GCM(keySerial: Int32.max)) { error in
+            XCTAssertEqual((error as? KsealCrypto.CryptoError)?.code == .unsupported, before62, "\(error)")
         }
     }
 }

@@ -5,7 +5,7 @@ import XCTest
 /// How tests get the kernel backend.
 ///
 /// On a host without AF_ALG the kernel tests skip with the probe's reason. Inside the kernel
-/// harness (`Scripts/uml-test`), `KSEAL_REQUIRE_KERNEL=1` turns that skip into a failure, so a
+/// harnesses (`Scripts/kernel-suite`), `KSEAL_REQUIRE_KERNEL=1` turns that skip into a failure, so a
 /// test that silently fell back to user space can never count as a kernel test.
 public enum KernelRequirement {
     public static var isRequired: Bool { ProcessInfo.processInfo.environment["KSEAL_REQUIRE_KERNEL"] == "1" }
@@ -61,5 +61,34 @@ public struct TestRandom {
             }
         }
         return out
+    }
+}
+
+/// The running kernel's release, for expectations that depend on it (keyring keys from 6.2).
+public enum KernelRelease {
+    public static var string: String {
+        var name = utsname()
+        uname(&name)
+        return withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    /// True when the running kernel is older than `major.minor`.
+    public static func isBefore(_ major: Int, _ minor: Int) -> Bool {
+        let parts = string.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        return parts.count == 2 && (parts[0], parts[1]) < (major, minor)
+    }
+}
+
+/// Linux 7.3's `af_alg_restrict`: tests of the restricted kernel run only in the kernel harness's
+/// restricted phase (`KSEAL_EXPECT_RESTRICT=1`, 7.3 with the setting at its default), and fail
+/// there if the kernel is not restricted after all.
+public enum RestrictedKernel {
+    public static var isExpected: Bool { ProcessInfo.processInfo.environment["KSEAL_EXPECT_RESTRICT"] == "1" }
+
+    public static func check(file: StaticString = #filePath, line: UInt = #line) throws {
+        guard isExpected else { throw XCTSkip("not in the restricted phase of the kernel harness (KSEAL_EXPECT_RESTRICT=1)") }
+        let level = (try? String(contentsOfFile: "/proc/sys/crypto/af_alg_restrict", encoding: .utf8))
+            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        XCTAssertEqual(level, 1, "KSEAL_EXPECT_RESTRICT=1 but af_alg_restrict is \(level.map(String.init) ?? "absent")", file: file, line: line)
     }
 }

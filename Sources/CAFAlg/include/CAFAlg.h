@@ -13,6 +13,9 @@
 #include <linux/if_alg.h>
 #include <linux/netlink.h>
 #include <linux/cryptouser.h>
+#include <linux/keyctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 // ALG_SET_KEY_BY_KEY_SERIAL arrived in Linux 6.2 (commit 7984ceb134bf); Debian bookworm's
 // linux-libc-dev (6.1) lacks it. The value is fixed kernel ABI.
@@ -36,6 +39,16 @@ static inline struct cmsghdr *kseal_cmsg_nxthdr(struct msghdr *msg, struct cmsgh
     return CMSG_NXTHDR(msg, cmsg);
 }
 static inline unsigned char *kseal_cmsg_data(struct cmsghdr *cmsg) { return CMSG_DATA(cmsg); }
+
+// add_key(2) and keyctl(2) have no glibc wrappers (libkeyutils provides them); variadic syscall()
+// is not callable from Swift, so these fix the argument types.
+static inline long kseal_add_key(const char *type, const char *description, const void *payload, size_t length,
+                                 int32_t keyring) {
+    return syscall(SYS_add_key, type, description, payload, length, keyring);
+}
+static inline long kseal_keyctl(int operation, unsigned long arg2, unsigned long arg3, unsigned long arg4) {
+    return syscall(SYS_keyctl, operation, arg2, arg3, arg4, 0UL);
+}
 
 static inline size_t kseal_nlmsg_align(size_t len) { return NLMSG_ALIGN(len); }
 static inline size_t kseal_nlmsg_hdrlen(void) { return NLMSG_HDRLEN; }

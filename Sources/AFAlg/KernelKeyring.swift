@@ -1,0 +1,88 @@
+import CAFAlg
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Keys held by the kernel (keyrings(7)), which AF_ALG transforms can be keyed from by serial
+/// (`ALG_SET_KEY_BY_KEY_SERIAL`, Linux 6.2 and later).
+///
+/// A `logon` key can be used by the kernel but never read back by user space, so a key loaded
+/// once (`keyctl padd logon kseal:NAME @u < key`) never enters kseal's memory again.
+public enum KernelKeyring {
+    /// The key types AF_ALG takes (`trusted` and `encrypted` too, where the kernel has them).
+    public struct KeyType: RawRepresentable, Hashable, Sendable {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        /// Readable by its possessor.
+        public static let user = KeyType(rawValue: "user")
+        /// Usable by the kernel only; its description needs a `service:` prefix.
+        public static let logon = KeyType(rawValue: "logon")
+    }
+
+    /// A special keyring to add a key to (`KEY_SPEC_*`).
+    public struct Keyring: RawRepresentable, Hashable, Sendable {
+        public let rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        /// This process's keyring: the key goes away with the process.
+        public static let process = Keyring(rawValue: KEY_SPEC_PROCESS_KEYRING)
+        public static let session = Keyring(rawValue: KEY_SPEC_SESSION_KEYRING)
+        public static let user = Keyring(rawValue: KEY_SPEC_USER_KEYRING)
+    }
+
+    /// Adds (or updates) a key and returns its serial.
+    public static func add(type: KeyType, description: String, payload: UnsafeRawBufferPointer, to keyring: Keyring) throws -> Int32 {
+        switch system_add_key(type.rawValue, description, payload, keyring.rawValue) {
+        case .success(let serial): return Int32(truncatingIfNeeded: serial)
+        case .failure(let errno): throw AFAlgError.syscall("add_key", errno, context: "cannot add a \(type.rawValue) key '\(description)'")
+        }
+    }
+
+    /// Reads a key's payload; a `logon` key refuses (`EOPNOTSUPP`).
+    public static func read(serial: Int32) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let result = buffer.withUnsafeMutableBytes {
+            system_keyctl(KEYCTL_READ, UInt(bitPattern: Int(serial)), UInt(bitPattern: $0.baseAddress), UInt($0.count))
+        }
+        switch result {
+        case .success(let length): return Array(buffer.prefix(min(length, buffer.count)))
+        case .failure(let errno): throw AFAlgError.syscall("keyctl(KEYCTL_READ)", errno, context: "cannot read key \(serial)")
+        }
+    }
+
+    /// Invalidates a key: it is unlinked from every keyring and destroyed.
+    public static func invalidate(serial: Int32) throws {
+        if case .failure(let errno) = system_keyctl(KEYCTL_INVALIDATE, UInt(bitPattern: Int(serial))) {
+            throw AFAlgError.syscall("keyctl(KEYCTL_INVALIDATE)", errno, context: "cannot invalidate key \(serial)")
+        }
+    }
+
+    /// Whether this kernel keys AF_ALG transforms from keyring keys, found without adding a key:
+    /// the option is offered a serial that names no key. Before 6.2 the option is unknown
+    /// (`ENOPROTOOPT`); from 6.2 the kernel looks the serial up and fails (`ENOKEY`).
+    public static func setKeyBySerialSupport() -> Support {
+        let transform: AlgSocket
+        do {
+            transform = try AlgSocket.transform(type: .hash, name: "hmac(sha256)")
+        } catch {
+            return .unknown("no AF_ALG hmac(sha256) transform to ask")
+        }
+        var serial = Int32.max
+        let result = withUnsafeBytes(of: &serial) {
+            system_setsockopt(transform.descriptor, SocketConstants.solAlg, AlgOption.setKeyByKeySerial.rawValue, $0.baseAddress, $0.count)
+        }
+        switch result {
+        case .failure(.protocolNotAvailable):
+            return .unsupported("ALG_SET_KEY_BY_KEY_SERIAL needs Linux 6.2 or later; this kernel answered ENOPROTOOPT")
+        case .failure(.noKey), .failure(.keyRevoked), .failure(.keyExpired), .failure(.permissionDenied), .success:
+            return .supported
+        case .failure(let errno):
+            return .unknown("ALG_SET_KEY_BY_KEY_SERIAL answered \(errno)")
+        }
+    }
+
+    public enum Support: Sendable, Equatable {
+        case supported
+        case unsupported(String)
+        case unknown(String)
+    }
+}

@@ -279,7 +279,7 @@ public final class Extractor {
 
     private func makeSymlink(_ entry: Entry, target: TargetDirectory) throws {
         let (parent, name, _) = try target.parent(of: entry.path)
-        let temporary = temporaryName()
+        let temporary = PartFiles.name()
         let made = withCPath(entry.target!) { link in withCPath(temporary) { symlinkat(link, parent.descriptor, $0) } }
         guard made == 0 else { throw target.ioError("symlink", entry.path) }
         do {
@@ -303,7 +303,7 @@ public final class Extractor {
         }
         let (sourceParent, _, _) = try target.parent(of: linked)
         let (parent, name, _) = try target.parent(of: entry.path)
-        let temporary = temporaryName()
+        let temporary = PartFiles.name()
         let made = withCPath(source.name) { from in withCPath(temporary) { linkat(sourceParent.descriptor, from, parent.descriptor, $0, 0) } }
         guard made == 0 else { throw target.ioError("link", entry.path) }
         do { try rename(temporary, to: name, in: parent, path: entry.path) } catch {

@@ -119,15 +119,11 @@ func unlinkedTemporaryFile(in directory: String) throws -> SystemFile {
     return file
 }
 
-/// A name for a file being written: hidden, unique, and short enough for any directory.
-func temporaryName() -> [UInt8] {
-    Array(".\(TemporaryFiles.suffix()).kseal-part".utf8)
-}
-
 /// A file that appears under its name only once complete: written as an unnamed inode
 /// (`O_TMPFILE`, which vanishes by itself if the process dies, even by SIGKILL) and linked into
 /// place by ``publish(as:)``. Where the file system cannot make unnamed files, it is written under
-/// a hidden temporary name, removed on failure and on SIGINT/SIGTERM/SIGHUP.
+/// a hidden part name, removed on failure and on SIGINT/SIGTERM/SIGHUP. A part name left by a
+/// writer killed outright is removed by the next writer in that directory (``PartFiles``).
 final class PendingFile {
     let file: SystemFile
     private let directory: SystemFile
@@ -145,14 +141,17 @@ final class PendingFile {
         let fd = kseal_open_unnamed(directory.descriptor, Int32(mode))
         if fd >= 0 {
             file = SystemFile(descriptor: fd, path: directoryPath)
+            // Claimed before it can ever have a name (publish links it under a part name first).
+            PartFiles.claim(file)
             return
         }
-        let hidden = temporaryName()
+        let hidden = PartFiles.name()
         hiddenName = hidden
         token = TemporaryFiles.register(directoryPath + "/" + display(hidden))
         do {
             file = try SystemFile.open(at: directory, name: hidden, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: mode,
                                        shownAs: directoryPath + "/" + display(hidden))
+            PartFiles.claim(file)
         } catch {
             TemporaryFiles.unregister(token)
             throw error
@@ -162,7 +161,7 @@ final class PendingFile {
     /// Gives the file its name, replacing whatever had it (a file or a symlink, never followed).
     func publish(as name: [UInt8], shownAs: String) throws {
         if hiddenName == nil {
-            let hidden = temporaryName()
+            let hidden = PartFiles.name()
             token = TemporaryFiles.register(directoryPath + "/" + display(hidden))
             let linked = withCPath(hidden) { kseal_link_unnamed(file.descriptor, directory.descriptor, $0) }
             guard linked == 0 else {
@@ -200,6 +199,7 @@ final class AtomicOutput {
         self.path = path
         let directoryPath = directoryName(path)
         directory = try SystemFile.open(directoryPath, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        PartFiles.sweep(directory)
         pending = try PendingFile(in: directory, directoryPath: directoryPath, mode: mode)
     }
 
@@ -337,23 +337,34 @@ final class SystemFile {
 /// The names in a directory (not `.` and `..`), sorted bytewise so archives are deterministic.
 func directoryEntries(_ path: [UInt8]) throws -> [[UInt8]] {
     let fd = try withCPath(path) { p in try syscallRetrying("open", display(path)) { open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) } }
+    return try readDirectory(owning: fd, shownAs: display(path)).sorted { $0.lexicographicallyPrecedes($1) }
+}
+
+/// The names in the open directory `directory` (not `.` and `..`), in the file system's order.
+func directoryEntries(of directory: SystemFile) throws -> [[UInt8]] {
+    let fd = try syscallRetrying("dup", directory.path) { fcntl(directory.descriptor, F_DUPFD_CLOEXEC, 0) }
+    return try readDirectory(owning: fd, shownAs: directory.path)
+}
+
+/// Reads the directory open as `fd`, which it closes.
+private func readDirectory(owning fd: Int32, shownAs path: String) throws -> [[UInt8]] {
     guard let dir = fdopendir(fd) else {
         close(fd)
-        throw ArchiveError(.io, "\(display(path)): cannot list directory")
+        throw ArchiveError(.io, "\(path): cannot list directory")
     }
     defer { closedir(dir) }
     var names: [[UInt8]] = []
     while true {
         errno = 0
         guard let entry = readdir(dir) else {
-            if errno != 0 { throw ArchiveError(.io, "\(display(path)): \(String(cString: strerror(errno)))") }
+            if errno != 0 { throw ArchiveError(.io, "\(path): \(String(cString: strerror(errno)))") }
             break
         }
         let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
         if name == [46] || name == [46, 46] { continue }
         names.append(name)
     }
-    return names.sorted { $0.lexicographicallyPrecedes($1) }
+    return names
 }
 
 /// The target of a symbolic link, as raw bytes.

@@ -5,12 +5,14 @@ import Glibc
 
 /// The directory extraction writes into, reached only through descriptors opened with
 /// `O_NOFOLLOW` one component at a time, so no symlink, whether from the archive or already on
-/// disk, can lead a write outside it.
+/// disk, can lead a write outside it. Each directory that was there before this run is swept of
+/// abandoned part files (``PartFiles``) the first time it is reached.
 final class TargetDirectory {
     let root: SystemFile
     /// Absolute path, for messages and for removing temporary files on a signal.
     let rootPath: String
     private var parents: [[UInt8]: SystemFile] = [:]
+    private var swept: Set<[UInt8]> = []
 
     init(path: String) throws {
         do {
@@ -20,6 +22,7 @@ final class TargetDirectory {
         }
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         rootPath = realpath(path, &resolved) != nil ? String(cString: resolved) : path
+        PartFiles.sweep(root)
     }
 
     /// The directory that holds `path`, and the last component's name. Missing parent directories
@@ -52,7 +55,12 @@ final class TargetDirectory {
         let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
         for attempt in 0..<2 {
             let fd = withCPath(name) { openat(directory.descriptor, $0, flags) }
-            if fd >= 0 { return SystemFile(descriptor: fd, path: display(shownAs)) }
+            if fd >= 0 {
+                let opened = SystemFile(descriptor: fd, path: display(shownAs))
+                // Directories this run made (attempt 1) hold no one else's parts.
+                if swept.insert(shownAs).inserted && attempt == 0 { PartFiles.sweep(opened) }
+                return opened
+            }
             let code = errno
             switch code {
             case ENOENT where create && attempt == 0:

@@ -60,6 +60,7 @@ final class CrashSafetyTests: XCTestCase {
         let before = Set(try FileManager.default.contentsOfDirectory(atPath: scratch.path))
         var random = TestRandom(seed: 1)
         var killedMidway = 0
+        var partsLeft = 0
         for trial in 0..<20 {
             let process = try start(["create", "archive.kseal", "tree"])
             if killAfter(process, microseconds: UInt32(random.next() % span)) { killedMidway += 1 }
@@ -67,9 +68,17 @@ final class CrashSafetyTests: XCTestCase {
             if now != previous {
                 XCTAssertEqual(try run(["verify", "archive.kseal"]), 0, "trial \(trial): a changed archive must be a complete new one")
             }
-            XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: scratch.path)), before, "trial \(trial): stray files")
+            // A kill between naming the finished archive and renaming it leaves its part file, named
+            // with the killed writer's PID; nothing else may be left.
+            let strays = Set(try FileManager.default.contentsOfDirectory(atPath: scratch.path)).subtracting(before)
+            let part = "^\\.\(process.processIdentifier)-[0-9a-f]+\\.kseal-part$"
+            XCTAssertEqual(strays.filter { $0.range(of: part, options: .regularExpression) == nil }, [], "trial \(trial): stray files")
+            partsLeft += strays.count
+            // The next run in the directory removes it, as its writer is gone.
+            XCTAssertEqual(try run(["create", "archive.kseal", "tree"]), 0)
+            XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: scratch.path)), before, "trial \(trial): parts not swept")
         }
-        print("create: \(killedMidway) of 20 kills landed while kseal was running (a run takes \(span) µs)")
+        print("create: \(killedMidway) of 20 kills landed while kseal was running (a run takes \(span) µs); \(partsLeft) part files left and swept")
         XCTAssertGreaterThan(killedMidway, 5, "the kills must mostly land mid-way for this test to mean anything")
     }
 
@@ -79,9 +88,11 @@ final class CrashSafetyTests: XCTestCase {
         let span = try duration(["extract", "archive.kseal", "-C", try scratch.sub("timing")])
         var random = TestRandom(seed: 2)
         var killedMidway = 0
-        for trial in 0..<5 {
+        for trial in 0..<8 {
             let process = try start(["extract", "archive.kseal", "-C", out])
-            if killAfter(process, microseconds: UInt32(random.next() % span)) { killedMidway += 1 }
+            // Aimed at the first three quarters of a run: its last part is process exit, and a
+            // kill there lands after the fact.
+            if killAfter(process, microseconds: UInt32(random.next() % (span * 3 / 4))) { killedMidway += 1 }
             // Whatever is there under a name is complete and correct.
             for name in (try? FileManager.default.contentsOfDirectory(atPath: out + "/tree")) ?? [] {
                 XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/tree/" + name)),
@@ -90,7 +101,46 @@ final class CrashSafetyTests: XCTestCase {
             XCTAssertEqual(try run(["extract", "archive.kseal", "-C", out]), 0, "trial \(trial): rerun")
             XCTAssertEqual(try TreeSnapshot(of: scratch.path + "/tree").differences(from: TreeSnapshot(of: out + "/tree")), [], "trial \(trial)")
         }
-        XCTAssertGreaterThan(killedMidway, 2)
+        XCTAssertGreaterThan(killedMidway, 3, "the kills must mostly land mid-way for this test to mean anything")
+    }
+
+    /// Part files are removed only when their writer is provably gone: its PID is not running and
+    /// nobody holds the file's lock. Anything else hidden is left alone.
+    func testNextWriterRemovesOnlyAbandonedParts() throws {
+        let dir = try scratch.sub("parts")
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = finished.processIdentifier, alive = getpid()
+        func make(_ name: String) throws -> String {
+            let path = dir + "/" + name
+            try Data("part".utf8).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let abandoned = try make(".\(dead)-a1.kseal-part")
+        let ofLiveWriter = try make(".\(alive)-b2.kseal-part")
+        let locked = try make(".\(dead)-c3.kseal-part")
+        let notAPart = try make(".\(dead)-d4.kseal-partial")
+        let foreign = try make(".kseal-part")
+        let abandonedLink = dir + "/.\(dead)-e5.kseal-part"
+        try FileManager.default.createSymbolicLink(atPath: abandonedLink, withDestinationPath: "elsewhere")
+        let lock = open(locked, O_RDONLY | O_CLOEXEC)
+        XCTAssertEqual(flock(lock, LOCK_EX), 0)
+        defer { close(lock) }
+
+        XCTAssertEqual(try run(["create", dir + "/archive.kseal", "tree"]), 0)
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: dir))
+        XCTAssertEqual(left, Set([ofLiveWriter, locked, notAPart, foreign].map { ($0 as NSString).lastPathComponent } + ["archive.kseal"]))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: abandoned))
+
+        // Extraction sweeps the directories it writes into that were there before.
+        let out = try scratch.sub("out")
+        try FileManager.default.createDirectory(atPath: out + "/tree", withIntermediateDirectories: true)
+        let inTree = out + "/tree/.\(dead)-f6.kseal-part"
+        try Data("part".utf8).write(to: URL(fileURLWithPath: inTree))
+        XCTAssertEqual(try run(["extract", dir + "/archive.kseal", "-C", out]), 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: inTree), "a part in an existing target directory survived")
     }
 
     /// A tmpfs of 2 MiB (needs root to mount; CI runs as root).

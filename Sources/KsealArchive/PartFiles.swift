@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Part files: the hidden names (`.PID-RANDOM.kseal-part`) a file being written has between
+/// `linkat` and `renameat` when it is published, or for its whole life where the file system has
+/// no `O_TMPFILE`. A writer killed outright (SIGKILL, power loss) in that window leaves one behind.
+///
+/// Each writer holds an exclusive `flock` on its file from before it has any name until it closes
+/// it, so the lock tells whether a writer is alive, on this machine or (over NFS) another one. The
+/// next writer in a directory removes the parts whose lock is free and whose writer's process, by
+/// the PID in the name, is gone (the PID also covers the moment between creating a fallback part
+/// and locking it). A part that cannot be proven abandoned is left alone.
+enum PartFiles {
+    static let suffix = ".kseal-part"
+
+    /// A fresh part name carrying this process's PID.
+    static func name() -> [UInt8] {
+        Array(".\(getpid())-\(TemporaryFiles.suffix())\(suffix)".utf8)
+    }
+
+    /// Takes the writer's lock on a new file. A new inode has no other holder, so this only fails
+    /// where the file system has no locks; the PID in the name still protects the part then.
+    static func claim(_ file: SystemFile) {
+        _ = try? syscallRetrying("flock", file.path) { flock(file.descriptor, LOCK_EX | LOCK_NB) }
+    }
+
+    /// The writer's PID in a part name, or nil if `name` is not a part name of this form.
+    static func writer(of name: [UInt8]) -> pid_t? {
+        guard name.first == UInt8(ascii: "."), name.count > suffix.utf8.count + 3,
+              name.suffix(suffix.utf8.count).elementsEqual(suffix.utf8) else { return nil }
+        let digits = name.dropFirst().prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        guard !digits.isEmpty, digits.count <= 10, name[name.startIndex + 1 + digits.count] == UInt8(ascii: "-") else { return nil }
+        return pid_t(String(decoding: digits, as: UTF8.self))
+    }
+
+    /// Removes the abandoned parts in `directory`; returns how many. Never throws: an unreadable
+    /// directory or a part that cannot be checked is left as it is.
+    @discardableResult
+    static func sweep(_ directory: SystemFile) -> Int {
+        guard let names = try? directoryEntries(of: directory) else { return 0 }
+        var removed = 0
+        for name in names {
+            guard let pid = writer(of: name), !isRunning(pid) else { continue }
+            if removeIfUnclaimed(name, in: directory) { removed += 1 }
+        }
+        return removed
+    }
+
+    /// True when `pid` names a live process here (one we may not signal is alive too).
+    private static func isRunning(_ pid: pid_t) -> Bool {
+        pid == getpid() || kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    private static func removeIfUnclaimed(_ name: [UInt8], in directory: SystemFile) -> Bool {
+        var named = stat()
+        guard withCPath(name, { fstatat(directory.descriptor, $0, &named, AT_SYMLINK_NOFOLLOW) }) == 0 else { return false }
+        switch named.st_mode & S_IFMT {
+        case S_IFLNK:
+            // A symlink being extracted: nothing to lock; its writer's PID is gone.
+            break
+        case S_IFREG:
+            let fd = withCPath(name) { openat(directory.descriptor, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+            guard fd >= 0 else { return false }
+            let part = SystemFile(descriptor: fd, path: directory.path + "/" + display(name))
+            guard (try? syscallRetrying("flock", part.path) { flock(fd, LOCK_EX | LOCK_NB) }) != nil else { return false }
+            // Remove the name only while it is still the file we hold locked.
+            var opened = stat()
+            guard fstat(fd, &opened) == 0, opened.st_dev == named.st_dev, opened.st_ino == named.st_ino else { return false }
+        default:
+            return false
+        }
+        return withCPath(name) { unlinkat(directory.descriptor, $0, 0) } == 0
+    }
+}

@@ -17,6 +17,8 @@ public struct CreateOptions: Sendable {
     public var workers: Int?
     /// Told the bytes read as files are archived.
     public var progress: ProgressMeter?
+    /// Replace an existing destination file that is not a kseal archive (`--force`).
+    public var replaceForeignFile = false
     public init() {}
 }
 
@@ -71,7 +73,9 @@ public final class ArchiveWriter {
                               options: CreateOptions = CreateOptions(), warn: @escaping (String) -> Void) throws -> CreateSummary {
         let workDirectory: String
         switch destination {
-        case .file(let path): workDirectory = directoryName(path)
+        case .file(let path):
+            try checkDestination(path, inputs: paths, replaceForeignFile: options.replaceForeignFile)
+            workDirectory = directoryName(path)
         case .standardOutput: workDirectory = ProcessEnvironment.temporaryDirectory
         }
         let writer = try ArchiveWriter(backend: backend, keyFile: keyFile, options: options, framesDirectory: workDirectory, warn: warn)
@@ -88,6 +92,29 @@ public final class ArchiveWriter {
             try writer.assemble(into: SystemFile.standardOutput())
         }
         return writer.summary
+    }
+
+    /// Refuses a destination whose replacement would lose data: one of the inputs itself, a
+    /// device, FIFO or socket (replacing the node is never what was meant), or an existing file
+    /// that is not a kseal archive unless `replaceForeignFile`. An empty file holds nothing to
+    /// lose, and a symlink is replaced as a link, its target untouched.
+    /// - Throws: ``ArchiveError`` `.usage`.
+    static func checkDestination(_ path: String, inputs: [[UInt8]], replaceForeignFile: Bool) throws {
+        guard let existing = try? FileStatus.of(Array(path.utf8)) else { return }
+        for input in inputs where (try? FileStatus.of(input))?.identity == existing.identity {
+            throw ArchiveError(.usage, "refusing to write the archive \(path) over one of its inputs, \(display(input))")
+        }
+        switch existing.kind {
+        case .regular where existing.size > 0 && !replaceForeignFile:
+            let head = try? SystemFile.open(path, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC).readPrefix(FormatV1.magic.count)
+            guard head == FormatV1.magic else {
+                throw ArchiveError(.usage, "refusing to replace \(path), which is not a kseal archive (--force replaces it)")
+            }
+        case .other(let kind):
+            throw ArchiveError(.usage, "refusing to replace \(path), a \(kind); to write an archive into it, use 'kseal create - … > \(path)'")
+        default:
+            break
+        }
     }
 
     private init(backend: any CryptoBackend, keyFile: KeyFile, options: CreateOptions, framesDirectory: String, warn: @escaping (String) -> Void) throws {

@@ -262,6 +262,13 @@ final class SystemFile {
         return total
     }
 
+    /// Up to `count` bytes from the start of the file (fewer if it is shorter).
+    func readPrefix(_ count: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let got = try bytes.withUnsafeMutableBytes { try pread(into: $0, at: 0) }
+        return Array(bytes.prefix(got))
+    }
+
     func pread(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
         var total = 0
         while total < buffer.count {

@@ -22,6 +22,9 @@ struct Create: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("zstd compression level, 1 to 19.", valueName: "n"))
     var level: Int32 = 3
 
+    @Flag(name: .long, help: "Replace an existing file at the archive's path even if it is not a kseal archive.")
+    var force = false
+
     @OptionGroup var cryptoOptions: CryptoOptions
     @OptionGroup var progressOptions: ProgressOptions
 
@@ -39,6 +42,7 @@ struct Create: ParsableCommand {
             let selection = try cryptoOptions.select()
             var options = CreateOptions()
             options.compressionLevel = level
+            options.replaceForeignFile = force
             options.progress = progressOptions.meter(command: "create", quiet: cryptoOptions.quiet)
             TemporaryFiles.installSignalHandlers()
             let started = DispatchTime.now().uptimeNanoseconds

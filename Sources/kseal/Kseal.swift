@@ -13,9 +13,18 @@ struct Kseal: ParsableCommand {
         subcommands: [Keygen.self, Create.self, List.self, Verify.self, Extract.self, Info.self, Doctor.self]
     )
 
+    /// ArgumentParser's `main`, with one addition: a command whose output could not be written
+    /// ends with status 3 and says so, never with 0.
     static func main() {
         ProcessEnvironment.limitMallocArenas(2)
-        main(nil)
+        var command: any ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        do {
+            try command.run()
+            try Failure.guarding { try Console.finishStandardOutput() }
+        } catch {
+            exit(withError: error)
+        }
     }
 }
 

@@ -55,10 +55,17 @@ enum EntryFormat {
         case .symlink: "l"
         case .hardLink: "h"
         }
-        let bits = Array("rwxrwxrwx")
-        var mode = String(type)
-        for i in 0..<9 { mode.append(entry.mode & (0o400 >> UInt32(i)) != 0 ? bits[i] : "-") }
-        return "\(mode) \(entry.uid)/\(entry.gid) \(String(entry.size).leftPadded(12)) \(Text.utcTimestamp(entry.mtimeSeconds)) "
+        return "\(type)\(permissionString(entry.mode)) \(entry.uid)/\(entry.gid) \(String(entry.size).leftPadded(12)) \(Text.utcTimestamp(entry.mtimeSeconds)) "
+    }
+
+    /// `rwsr-xr-x` for mode 04755, as `ls -l` shows it: setuid and setgid as `s` in the owner's or
+    /// group's execute place (`S` without execute), sticky as `t` in the others' (`T`).
+    static func permissionString(_ mode: UInt32) -> String {
+        var characters = Array("rwxrwxrwx").enumerated().map { mode & (0o400 >> UInt32($0.offset)) != 0 ? $0.element : "-" }
+        for (bit, place, letter) in [(UInt32(0o4000), 2, "s"), (0o2000, 5, "s"), (0o1000, 8, "t")] where mode & bit != 0 {
+            characters[place] = Character(characters[place] == "-" ? letter.uppercased() : letter)
+        }
+        return String(characters)
     }
 
     static func json(_ entry: Entry) -> JSON.Value {

@@ -20,6 +20,12 @@ final class CLITests: XCTestCase {
     /// Runs `kseal ARGS` (through /bin/sh when `shell` is given, with $KSEAL standing for the binary).
     @discardableResult
     func kseal(_ arguments: [String], shell script: String? = nil, environment: [String: String] = [:], in directory: String? = nil) throws -> Result {
+        try Self.run(arguments, shell: script, environment: environment, in: directory)
+    }
+
+    /// ``kseal(_:shell:environment:in:)`` for other test classes.
+    @discardableResult
+    static func run(_ arguments: [String], shell script: String? = nil, environment: [String: String] = [:], in directory: String? = nil) throws -> Result {
         let process = Process()
         if let script {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")

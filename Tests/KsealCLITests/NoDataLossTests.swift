@@ -1,0 +1,81 @@
+import Foundation
+import KsealTestSupport
+import XCTest
+
+/// Never lose data, never fake success: create refuses destinations whose replacement would
+/// destroy something, and a command whose output cannot be written never exits 0.
+final class NoDataLossTests: XCTestCase {
+    private var scratch: ScratchDirectory!
+    private var key: String!
+
+    override func setUpWithError() throws {
+        scratch = try ScratchDirectory("kseal-nodataloss")
+        key = scratch.path + "/key"
+        XCTAssertEqual(try CLITests.run(["keygen", "-o", key]).status, 0)
+        try shell("cd '\(scratch.path)' && mkdir dir && echo text > dir/t && echo 'my notes' > notes.txt")
+    }
+
+    private func contents(_ name: String) throws -> String {
+        try String(contentsOfFile: scratch.path + "/" + name, encoding: .utf8)
+    }
+
+    func testCreateRefusesToWriteOverOneOfItsInputs() throws {
+        let result = try CLITests.run(["create", "notes.txt", "notes.txt", "-k", key], in: scratch.path)
+        XCTAssertEqual(result.status, 64, result.stderr)
+        XCTAssertTrue(result.stderr.contains("over one of its inputs"), result.stderr)
+        XCTAssertEqual(try contents("notes.txt"), "my notes\n")
+        // --force replaces foreign files, never an input.
+        XCTAssertEqual(try CLITests.run(["create", "--force", "notes.txt", "notes.txt", "dir", "-k", key], in: scratch.path).status, 64)
+        XCTAssertEqual(try contents("notes.txt"), "my notes\n")
+    }
+
+    func testCreateRefusesToReplaceAFileThatIsNotAnArchiveUnlessForced() throws {
+        let refused = try CLITests.run(["create", "notes.txt", "dir", "-k", key], in: scratch.path)
+        XCTAssertEqual(refused.status, 64, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("not a kseal archive") && refused.stderr.contains("--force"), refused.stderr)
+        XCTAssertEqual(try contents("notes.txt"), "my notes\n")
+        XCTAssertEqual(try CLITests.run(["create", "--force", "notes.txt", "dir", "-k", key], in: scratch.path).status, 0)
+        XCTAssertEqual(try CLITests.run(["verify", "-q", "notes.txt", "-k", key], in: scratch.path).status, 0)
+        // An archive is replaced by a new one, and an empty file holds nothing to lose.
+        XCTAssertEqual(try CLITests.run(["create", "notes.txt", "dir", "-k", key], in: scratch.path).status, 0)
+        try Data().write(to: URL(fileURLWithPath: scratch.path + "/empty"))
+        XCTAssertEqual(try CLITests.run(["create", "empty", "dir", "-k", key], in: scratch.path).status, 0)
+    }
+
+    func testCreateRefusesToReplaceAFIFO() throws {
+        XCTAssertEqual(mkfifo(scratch.path + "/fifo", 0o600), 0)
+        let refused = try CLITests.run(["create", "fifo", "dir", "-k", key], in: scratch.path)
+        XCTAssertEqual(refused.status, 64, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("kseal create -"), refused.stderr)
+        var st = stat()
+        XCTAssertEqual(lstat(scratch.path + "/fifo", &st), 0)
+        XCTAssertEqual(st.st_mode & S_IFMT, S_IFIFO, "the FIFO is still there")
+    }
+
+    /// `/dev/full` as standard output: every command that prints says so and exits 3.
+    func testAFailedWriteToStandardOutputIsAnIOError() throws {
+        let archive = scratch.path + "/a.kseal"
+        XCTAssertEqual(try CLITests.run(["create", archive, "dir", "-k", key], in: scratch.path).status, 0)
+        for command in ["list", "list --long", "list --json", "info", "verify", "extract --stdout"] {
+            let result = try CLITests.run([], shell: "$KSEAL \(command) -q -k '\(key!)' '\(archive)' > /dev/full")
+            XCTAssertEqual(result.status, 3, "\(command): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("No space left on device"), "\(command): \(result.stderr)")
+        }
+        let doctor = try CLITests.run([], shell: "$KSEAL doctor > /dev/full")
+        XCTAssertEqual(doctor.status, 3, doctor.stderr)
+    }
+
+    func testListLongShowsSetuidSetgidAndStickyAsLsDoes() throws {
+        try shell("""
+            cd '\(scratch.path)' && mkdir modes && cd modes && touch suid sgid-noexec && mkdir sticky sticky-noexec \
+            && chmod 4755 suid && chmod 2644 sgid-noexec && chmod 1777 sticky && chmod 1776 sticky-noexec
+            """)
+        let archive = scratch.path + "/m.kseal"
+        XCTAssertEqual(try CLITests.run(["create", archive, "modes", "-k", key], in: scratch.path).status, 0)
+        let listing = try CLITests.run(["list", "--long", "-q", archive, "-k", key]).text
+        for (mode, name) in [("-rwsr-xr-x", "modes/suid"), ("-rw-r-Sr--", "modes/sgid-noexec"),
+                             ("drwxrwxrwt", "modes/sticky"), ("drwxrwxrwT", "modes/sticky-noexec")] {
+            XCTAssertTrue(listing.split(separator: "\n").contains { $0.hasPrefix(mode) && $0.hasSuffix(name) }, "\(name) as \(mode):\n\(listing)")
+        }
+    }
+}

@@ -1,13 +1,14 @@
 // Host-side test of uml-xstate.c in the situation AMX hosts create for user-mode-linux: a caller
-// whose XSTATE buffer is smaller than the host's XSAVE area. Here the caller's buffer is 832
-// bytes (x87/SSE, header, AVX), every x86-64 host with AVX has a larger area, so the situation
-// arises on any machine, not only on one with AMX.
+// whose XSTATE buffer is smaller than the host's XSAVE area. Here the caller's buffer is 576
+// bytes (the x87/SSE area and the XSAVE header); every host with AVX has a larger area (at least
+// 832 bytes), so the situation arises on any such machine, not only on one with AMX.
 //
-// A traced child loads its own values into ymm0-15 (and zmm16 with AVX-512, which lies beyond
-// the 832 bytes) and stops. The parent checks that the host refuses a raw 832-byte SETREGSET
-// (EFAULT, as UML's 2696 bytes are refused on AMX hosts), then goes through the shim: GET gives
-// the child's ymm values, SET writes new ones. The child, resumed, checks that its ymm registers
-// hold the new values and that zmm16, outside the caller's part, was kept.
+// A traced child loads its own values into ymm0-15 (and zmm16 with AVX-512) and stops. The parent
+// checks that the host refuses a raw 576-byte SETREGSET (EFAULT, as UML's 2696 bytes are refused
+// on AMX hosts), then goes through the shim: GET gives the child's xmm values (the low halves of
+// its ymm registers), SET writes new ones. The child, resumed, checks that the low halves hold the
+// new values and that what lies outside the caller's part was kept: the high halves of ymm0-15
+// and zmm16.
 //
 //   exit 0: passed; 1: failed; 77: this CPU has no AVX (nothing to test)
 #include "uml-xstate.c"
@@ -16,10 +17,11 @@
 #include <stdint.h>
 #include <sys/wait.h>
 
-enum { PART = 832, XMM_AT = 160, YMM_HI_AT = 576 };
+enum { PART = 576, XMM_AT = 160 };
 
 static uint8_t pattern_a[16 * 32] __attribute__((aligned(64))), pattern_b[16 * 32] __attribute__((aligned(64)));
 static uint8_t pattern_c[64] __attribute__((aligned(64))), seen_y[16 * 32] __attribute__((aligned(64)));
+static uint8_t expected_y[16 * 32];  // B's low halves, A's high halves
 static uint8_t seen_z[64] __attribute__((aligned(64)));
 
 #define R16(m) m(0) m(1) m(2) m(3) m(4) m(5) m(6) m(7) m(8) m(9) m(10) m(11) m(12) m(13) m(14) m(15)
@@ -42,24 +44,22 @@ static int fail(const char *what) {
     return 1;
 }
 
-// The bytes of ymm register `reg` in the XSAVE standard format: low half, then high half.
-static void ymm_from_xsave(const uint8_t *area, int reg, uint8_t out[32]) {
-    memcpy(out, area + XMM_AT + 16 * reg, 16);
-    memcpy(out + 16, area + YMM_HI_AT + 16 * reg, 16);
-}
-
 int main(void) {
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx")) { puts("uml-xstate-test: skipped, no AVX on this CPU"); return 77; }
     int avx512 = __builtin_cpu_supports("avx512f");
     for (size_t i = 0; i < sizeof pattern_a; i++) { pattern_a[i] = (uint8_t)(i * 7 + 1); pattern_b[i] = (uint8_t)(i * 13 + 5); }
     for (size_t i = 0; i < sizeof pattern_c; i++) pattern_c[i] = (uint8_t)(0xC0 ^ i);
+    for (int reg = 0; reg < 16; reg++) {
+        memcpy(expected_y + 32 * reg, pattern_b + 32 * reg, 16);
+        memcpy(expected_y + 32 * reg + 16, pattern_a + 32 * reg + 16, 16);
+    }
 
     pid_t child = fork();
     if (child == 0) {
         raw_ptrace(PTRACE_TRACEME, 0, NULL, NULL);
         if (avx512) child_avx512(); else child_avx();
-        int ok = memcmp(seen_y, pattern_b, sizeof seen_y) == 0 && (!avx512 || memcmp(seen_z, pattern_c, sizeof seen_z) == 0);
+        int ok = memcmp(seen_y, expected_y, sizeof seen_y) == 0 && (!avx512 || memcmp(seen_z, pattern_c, sizeof seen_z) == 0);
         _exit(ok ? 0 : 3);
     }
     int status;
@@ -78,17 +78,15 @@ int main(void) {
     small.iov_len = PART;
     if (ptrace(PTRACE_GETREGSET, child, (void *)NT_X86_XSTATE, &small) < 0 || small.iov_len != PART) return fail("shim GETREGSET");
     for (int reg = 0; reg < 16; reg++) {
-        uint8_t ymm[32];
-        ymm_from_xsave(part, reg, ymm);
-        if (memcmp(ymm, pattern_a + 32 * reg, 32) != 0) { errno = 0; return fail("shim GET did not return the child's ymm values"); }
+        if (memcmp(part + XMM_AT + 16 * reg, pattern_a + 32 * reg, 16) != 0) { errno = 0; return fail("shim GET did not return the child's xmm values"); }
         memcpy(part + XMM_AT + 16 * reg, pattern_b + 32 * reg, 16);
-        memcpy(part + YMM_HI_AT + 16 * reg, pattern_b + 32 * reg + 16, 16);
     }
     if (ptrace(PTRACE_SETREGSET, child, (void *)NT_X86_XSTATE, &small) < 0) return fail("shim SETREGSET");
     raw_ptrace(PTRACE_CONT, child, NULL, NULL);
     if (waitpid(child, &status, 0) != child || !WIFEXITED(status)) return fail("the child did not exit");
-    if (WEXITSTATUS(status) != 0) { errno = 0; return fail("the child's registers are not what SET wrote, or zmm16 was lost"); }
+    if (WEXITSTATUS(status) != 0) { errno = 0; return fail("the child's registers are not what SET wrote, or state beyond the part was lost"); }
     printf("uml-xstate-test: passed: host XSAVE area %ld bytes, caller's buffer %d bytes; a raw SET is refused with EFAULT, "
-           "the shim's GET and SET carry ymm0-15%s\n", host, PART, avx512 ? " and keep zmm16 beyond the caller's part" : "");
+           "the shim's GET and SET carry xmm0-15 and keep the high halves of ymm0-15%s beyond the caller's part\n",
+           host, PART, avx512 ? " and zmm16" : "");
     return 0;
 }

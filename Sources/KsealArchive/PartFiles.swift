@@ -34,17 +34,14 @@ enum PartFiles {
         return pid_t(String(decoding: digits, as: UTF8.self))
     }
 
-    /// Removes the abandoned parts in `directory`; returns how many. Never throws: an unreadable
-    /// directory or a part that cannot be checked is left as it is.
-    @discardableResult
-    static func sweep(_ directory: SystemFile) -> Int {
-        guard let names = try? directoryEntries(of: directory) else { return 0 }
-        var removed = 0
+    /// Removes the abandoned parts in `directory`. Never throws: an unreadable directory or a part
+    /// that cannot be checked is left as it is.
+    static func sweep(_ directory: SystemFile) {
+        guard let names = try? directoryEntries(of: directory) else { return }
         for name in names {
             guard let pid = writer(of: name), !isRunning(pid) else { continue }
-            if removeIfUnclaimed(name, in: directory) { removed += 1 }
+            removeIfUnclaimed(name, in: directory)
         }
-        return removed
     }
 
     /// True when `pid` names a live process here (one we may not signal is alive too).
@@ -52,24 +49,25 @@ enum PartFiles {
         pid == getpid() || kill(pid, 0) == 0 || errno == EPERM
     }
 
-    private static func removeIfUnclaimed(_ name: [UInt8], in directory: SystemFile) -> Bool {
+    private static func removeIfUnclaimed(_ name: [UInt8], in directory: SystemFile) {
         var named = stat()
-        guard withCPath(name, { fstatat(directory.descriptor, $0, &named, AT_SYMLINK_NOFOLLOW) }) == 0 else { return false }
+        guard withCPath(name, { fstatat(directory.descriptor, $0, &named, AT_SYMLINK_NOFOLLOW) }) == 0 else { return }
         switch named.st_mode & S_IFMT {
         case S_IFLNK:
             // A symlink being extracted: nothing to lock; its writer's PID is gone.
             break
         case S_IFREG:
             let fd = withCPath(name) { openat(directory.descriptor, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
-            guard fd >= 0 else { return false }
+            guard fd >= 0 else { return }
             let part = SystemFile(descriptor: fd, path: directory.path + "/" + display(name))
-            guard (try? syscallRetrying("flock", part.path) { flock(fd, LOCK_EX | LOCK_NB) }) != nil else { return false }
+            guard (try? syscallRetrying("flock", part.path) { flock(fd, LOCK_EX | LOCK_NB) }) != nil else { return }
             // Remove the name only while it is still the file we hold locked.
             var opened = stat()
-            guard fstat(fd, &opened) == 0, opened.st_dev == named.st_dev, opened.st_ino == named.st_ino else { return false }
+            guard fstat(fd, &opened) == 0, opened.st_dev == named.st_dev, opened.st_ino == named.st_ino else { return }
         default:
-            return false
+            return
         }
-        return withCPath(name) { unlinkat(directory.descriptor, $0, 0) } == 0
+        // A failure (the part gone meanwhile, a read-only directory) leaves it for a later run.
+        _ = withCPath(name) { unlinkat(directory.descriptor, $0, 0) }
     }
 }

@@ -54,10 +54,16 @@ final class CLITests: XCTestCase {
     private var scratch: ScratchDirectory!
     private var key: String!
 
+    /// A scratch directory with a fresh key file `key` in it, as each CLI test class starts from.
+    static func scratchWithKey(_ prefix: String, file: StaticString = #filePath, line: UInt = #line) throws -> (ScratchDirectory, String) {
+        let scratch = try ScratchDirectory(prefix)
+        let key = scratch.path + "/key"
+        XCTAssertEqual(try run(["keygen", "-o", key]).status, 0, "keygen", file: file, line: line)
+        return (scratch, key)
+    }
+
     override func setUpWithError() throws {
-        scratch = try ScratchDirectory("kseal-cli")
-        key = scratch.path + "/key"
-        XCTAssertEqual(try kseal(["keygen", "-o", key]).status, 0)
+        (scratch, key) = try Self.scratchWithKey("kseal-cli")
         try shell("mkdir -p '\(scratch.path)/src/d' && cd '\(scratch.path)/src' && echo one > a && seq 1 50000 > d/b && ln -s a l && ln a h && cp d/b d/copy")
     }
 

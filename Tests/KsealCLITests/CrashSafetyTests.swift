@@ -12,19 +12,18 @@ final class CrashSafetyTests: XCTestCase {
     private var key: String!
 
     override func setUpWithError() throws {
-        scratch = try ScratchDirectory("kseal-crash")
-        key = scratch.path + "/key"
-        XCTAssertEqual(try run(["keygen", "-o", key], withKey: false), 0)
+        (scratch, key) = try CLITests.scratchWithKey("kseal-crash")
         let tree = try scratch.sub("tree")
         var random = TestRandom(seed: 21)
         for i in 0..<24 { try Data(random.bytes(1_500_000 + i)).write(to: URL(fileURLWithPath: tree + "/f\(i)")) }
         try Data(String(repeating: "compressible ", count: 200_000).utf8).write(to: URL(fileURLWithPath: tree + "/text"))
     }
 
-    private func start(_ arguments: [String], withKey: Bool = true) throws -> Process {
+    /// Starts kseal with the test's key, in user space, quietly.
+    private func start(_ arguments: [String]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLITests.binary)
-        process.arguments = arguments + (withKey ? ["-q", "--crypto", "userspace", "-k", key] : [])
+        process.arguments = arguments + ["-q", "--crypto", "userspace", "-k", key]
         process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -40,8 +39,8 @@ final class CrashSafetyTests: XCTestCase {
     }
 
     /// Runs kseal to completion and returns its exit status.
-    private func run(_ arguments: [String], withKey: Bool = true) throws -> Int32 {
-        let process = try start(arguments, withKey: withKey)
+    private func run(_ arguments: [String]) throws -> Int32 {
+        let process = try start(arguments)
         process.waitUntilExit()
         return process.terminationStatus
     }

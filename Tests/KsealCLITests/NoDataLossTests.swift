@@ -9,9 +9,7 @@ final class NoDataLossTests: XCTestCase {
     private var key: String!
 
     override func setUpWithError() throws {
-        scratch = try ScratchDirectory("kseal-nodataloss")
-        key = scratch.path + "/key"
-        XCTAssertEqual(try CLITests.run(["keygen", "-o", key]).status, 0)
+        (scratch, key) = try CLITests.scratchWithKey("kseal-nodataloss")
         try shell("cd '\(scratch.path)' && mkdir dir && echo text > dir/t && echo 'my notes' > notes.txt")
     }
 

@@ -90,9 +90,24 @@ public final class AEADOperation {
         socket = nil
         let op = try transform.socket.accept()
         let buffers = op.raiseBuffers(to: Self.requestedBufferSize)
-        // Encrypt sends AAD+PT and receives AAD+PT+TAG; decrypt the reverse. Both must fit.
-        maxMessageSize = min(buffers.send, buffers.receive) - transform.tagSize
+        maxMessageSize = Self.messageLimit(send: buffers.send, receive: buffers.receive, page: AlgSocket.pageSize,
+                                           tagSize: transform.tagSize)
         socket = op
+    }
+
+    /// The largest AAD + plaintext one operation processes whole, from the socket's buffer space
+    /// (both already rounded down to pages).
+    ///
+    /// Encrypt sends AAD+PT and receives AAD+PT+tag; decrypt sends AAD+CT+tag and receives AAD+PT.
+    /// The send side may fill its space exactly. The receive side keeps one page free:
+    /// `af_alg_get_rsgl` maps the caller's buffer in segments of at most 16 pages and stops as soon
+    /// as less than a page of receive space is left (`af_alg_readable`), and the operation then
+    /// runs over a prefix: a short seal, or an open that fails its tag and leaves input queued, so
+    /// the next `sendmsg` is EINVAL. Where the last segment starts depends on the output buffer's
+    /// offset in its page; measured on Debian's 7.2 with 16 bytes to spare (the old rule), outputs
+    /// 0 to 48 bytes into a page failed and the others passed.
+    static func messageLimit(send: Int, receive: Int, page: Int, tagSize: Int) -> Int {
+        min(send, receive - page) - tagSize
     }
 
     /// Encrypts and authenticates.

@@ -63,6 +63,9 @@ final class AlgSocket {
         }
     }
 
+    /// The kernel's page size, the unit of AF_ALG's buffer accounting.
+    static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
     /// Asks for `bytes` of send and receive buffer and reads back what the kernel granted.
     ///
     /// The kernel doubles the request and caps it at `2 × net.core.{w,r}mem_max` without
@@ -74,7 +77,7 @@ final class AlgSocket {
         for option in [SocketConstants.sendBuffer, SocketConstants.receiveBuffer] {
             _ = system_setsockopt(descriptor, SocketConstants.solSocket, option, &request, MemoryLayout<Int32>.size)
         }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let page = Self.pageSize
         func effective(_ option: Int32) -> Int {
             let raw = (try? system_getsockopt_int(descriptor, SocketConstants.solSocket, option).get()).map(Int.init) ?? 0
             return max(raw & ~(page - 1), page)

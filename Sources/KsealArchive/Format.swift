@@ -15,7 +15,8 @@ public enum FormatV1 {
     public static let endMarkerSize = 16
     public static let endMagic: [UInt8] = Array("KSEALEND".utf8)
     /// Chunk sizes are powers of two in this range; the largest keeps one frame (AAD + chunk + tag)
-    /// inside one AF_ALG operation with the kernel's default socket buffers (212992 bytes).
+    /// inside one AF_ALG operation with the kernel's default socket buffers (212992 bytes, of which
+    /// the receive side may use all but a page).
     public static let minChunkSize = 4096
     public static let maxChunkSize = 131_072
     public static let defaultChunkSize = 131_072

@@ -38,17 +38,34 @@ final class AFAlgKernelTests: XCTestCase {
         XCTAssertEqual(try op.open(sealed, nonce: nonce, aad: aad), plaintext)
     }
 
-    /// The limit read back from the socket is what the kernel really processes in one operation:
-    /// at it the result is right, one past it is refused before anything is sent.
+    /// The limit is what the kernel really processes in one operation wherever the caller's output
+    /// buffer starts in its page (the kernel maps that buffer in page-bounded segments, and with too
+    /// little receive space left it quietly works on a prefix): at the limit every seal and open is
+    /// whole and right at 16 placements across a page; one byte past it is refused before anything
+    /// is sent.
     func testMaximumMessageSizeIsReadBackAndEnforced() throws {
         try KernelRequirement.check()
         let key = [UInt8](repeating: 9, count: 32)
         let op = try key.withUnsafeBytes { try AEADTransform(key: $0) }.makeOperation()
-        XCTAssertGreaterThanOrEqual(op.maxMessageSize, 212_992 - 16)
-        let nonce = [UInt8](repeating: 3, count: 12), aad = [UInt8](repeating: 4, count: 16)
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        XCTAssertGreaterThanOrEqual(op.maxMessageSize, 212_992 - page - 16, "the default socket buffers less a page and the tag")
+        let nonce = [UInt8](repeating: 3, count: 12), aad = [UInt8](repeating: 4, count: 64)
         let plaintext = [UInt8](repeating: 5, count: op.maxMessageSize - aad.count)
         let sealed = try op.seal(plaintext, nonce: nonce, aad: aad)
-        XCTAssertEqual(try op.open(sealed, nonce: nonce, aad: aad), plaintext)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: sealed.count + page, alignment: page)
+        defer { buffer.deallocate() }
+        for offset in stride(from: 0, to: page, by: page / 16) {
+            let output = UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + sealed.count])
+            output.initializeMemory(as: UInt8.self, repeating: 0)
+            try plaintext.withUnsafeBytes { p in try nonce.withUnsafeBytes { n in try aad.withUnsafeBytes { a in
+                XCTAssertEqual(try op.seal(p, nonce: n, aad: a, into: output), sealed.count) } } }
+            XCTAssertTrue(sameBytes(output, sealed), "seal with its output \(offset) bytes into a page")
+            output.initializeMemory(as: UInt8.self, repeating: 0)
+            let opened = UnsafeMutableRawBufferPointer(rebasing: output[0..<plaintext.count])
+            try sealed.withUnsafeBytes { s in try nonce.withUnsafeBytes { n in try aad.withUnsafeBytes { a in
+                XCTAssertEqual(try op.open(s, nonce: n, aad: a, into: opened), plaintext.count, "open, \(offset) bytes into a page") } } }
+            XCTAssertTrue(sameBytes(opened, plaintext), "open with its output \(offset) bytes into a page")
+        }
         XCTAssertThrowsError(try op.seal(plaintext + [0], nonce: nonce, aad: aad)) {
             XCTAssertEqual(($0 as? AFAlgError)?.code, .messageTooLarge)
         }
@@ -90,6 +107,10 @@ final class AFAlgKernelTests: XCTestCase {
             XCTAssertNotEqual(info.isHardware, true, "user-mode-linux has no crypto engine")
         }
     }
+}
+
+private func sameBytes(_ a: UnsafeMutableRawBufferPointer, _ b: [UInt8]) -> Bool {
+    a.count == b.count && b.withUnsafeBytes { memcmp(a.baseAddress!, $0.baseAddress!, a.count) == 0 }
 }
 
 private func hexOf(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

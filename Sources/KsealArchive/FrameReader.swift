@@ -13,7 +13,10 @@ import KsealCrypto
 /// in order.
 ///
 /// Memory: two batches of `batchChunks` chunk sizes (sealed and plain), plus one chunk of
-/// scratch per worker, whatever the archive's size.
+/// scratch per worker, whatever the archive's size; less for an archive smaller than that. The
+/// first batch is decoded on the caller's thread (the caller waits for it anyway), so an archive
+/// whose frames fit one batch never starts the background stage: a small archive pays for no
+/// thread, queue or spare buffers (this is what keeps the fuzzer fast).
 ///
 /// Threads: the caller owns the batch it consumes and the fields it reads; the stage owns the
 /// archive source while a batch is in flight, and its truncation state travels with each batch.
@@ -27,7 +30,8 @@ public final class FrameReader: @unchecked Sendable {
     private let opening: Set<Int>?
     private let decoders: [FrameDecoder]
     private let checker: any DigestContext
-    private let stage = BackgroundStage(label: "kseal.frames")
+    /// Created for the second batch; an archive of one batch never needs it.
+    private var stage: BackgroundStage?
     private var batches: [FrameBatch]
     /// The batch being consumed, and the one being filled in the background (if any).
     private var current: FrameBatch?
@@ -55,12 +59,18 @@ public final class FrameReader: @unchecked Sendable {
         self.reader = reader
         self.opening = opening
         let size = Int(reader.header.chunkSize)
+        let chunks = reader.index.chunks
         do {
             let key = try reader.backend.aes256GCM(key: reader.subkeys.chunk)
-            decoders = try (0..<workers).map { _ in try FrameDecoder(reader: reader, key: key, chunkSize: size) }
+            decoders = try (0..<max(1, min(workers, chunks.count))).map { _ in try FrameDecoder(reader: reader, key: key, chunkSize: size) }
             checker = try reader.backend.makeSHA256()
         } catch let error as CryptoError { throw ArchiveError.crypto(error, "opening frames") }
-        batches = (0..<2).map { _ in FrameBatch(capacity: size * Self.batchChunks, slots: Self.batchSlots) }
+        // A batch never needs to hold more than the whole archive's frames.
+        let sealedTotal = chunks.reduce(0) { $0 + $1.sealedLength }, plainTotal = chunks.reduce(0) { $0 + $1.plainLength }
+        let capacity = min(size * Self.batchChunks, max(sealedTotal, plainTotal))
+        let slots = min(Self.batchSlots, chunks.count)
+        let fitsOneBatch = chunks.count <= slots && sealedTotal <= capacity && plainTotal <= capacity
+        batches = (0..<(fitsOneBatch ? 1 : 2)).map { _ in FrameBatch(capacity: capacity, slots: slots) }
     }
 
     /// The verified plaintext of the frame last returned by ``next()``.
@@ -91,8 +101,8 @@ public final class FrameReader: @unchecked Sendable {
     /// stage on the next, into the buffers just consumed.
     private func advanceBatch() throws {
         precondition(nextOrdinal < reader.index.chunks.count, "next() after the last frame")
-        if inFlight == nil { schedule() }
-        stage.wait()
+        if inFlight == nil { schedule(inline: true) }
+        stage?.wait()
         let ready = inFlight!
         inFlight = nil
         if let error = ready.failure { throw error }
@@ -106,11 +116,14 @@ public final class FrameReader: @unchecked Sendable {
     }
 
     /// Lays the next frames (as many as a free batch holds) out in that batch and hands it to
-    /// the stage. The batch is neither consumed nor in flight, so the caller may fill in its slots.
-    private func schedule() {
+    /// the stage, or fills it right here when `inline`. The batch is neither consumed nor in
+    /// flight, so the caller may fill in its slots.
+    private func schedule(inline: Bool = false) {
         let chunks = reader.index.chunks
         guard scheduled < chunks.count else { return }
-        let batch = batches.first { $0 !== current }!
+        guard let batch = batches.first(where: { $0 !== current }) else {
+            preconditionFailure("frames left over after a batch sized for the whole archive")
+        }
         var sealedBytes = 0, plainBytes = 0, count = 0
         while scheduled < chunks.count, count < batch.slots.count, sealedBytes + chunks[scheduled].sealedLength <= batch.sealed.count,
               plainBytes + chunks[scheduled].plainLength <= batch.plain.count {
@@ -129,7 +142,9 @@ public final class FrameReader: @unchecked Sendable {
         batch.sealedBytes = sealedBytes
         batch.failure = nil
         inFlight = batch
-        stage.start { [self] in fill(batch) }
+        if inline { return fill(batch) }
+        if stage == nil { stage = BackgroundStage(label: "kseal.frames") }
+        stage!.start { [self] in fill(batch) }
     }
 
     /// On the stage: reads the batch's frames (one read) and decodes them in parallel.
@@ -174,7 +189,7 @@ public final class FrameReader: @unchecked Sendable {
 
     /// After the last frame: the end marker, then end of input (spec §8 step 8).
     public func finish() throws {
-        stage.wait()
+        stage?.wait()
         if let truncation { throw truncation }
         precondition(nextOrdinal == reader.index.chunks.count, "finish() before the last frame")
         let marker = try reader.source.read(FormatV1.endMarkerSize, what: "the end marker")

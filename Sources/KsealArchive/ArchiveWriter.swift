@@ -19,6 +19,11 @@ public struct CreateOptions: Sendable {
     public var progress: ProgressMeter?
     /// Replace an existing destination file that is not a kseal archive (`--force`).
     public var replaceForeignFile = false
+    /// Paths left out, with everything under them (`--exclude`, `--exclude-from`).
+    public var exclude = try! PathPatterns([])
+    /// Stay on the file system of each input: a directory on another one (a mount point) is
+    /// stored, its contents are not (`--one-file-system`).
+    public var oneFileSystem = false
     public init() {}
 }
 
@@ -31,6 +36,8 @@ public enum ArchiveDestination: Sendable {
 /// What a create did.
 public struct CreateSummary: Sendable {
     public var files = 0, directories = 0, symlinks = 0, hardLinks = 0, skipped = 0
+    /// Paths left out by ``CreateOptions/exclude``, and mount points not descended into.
+    public var excluded = 0, mountPoints = 0
     public var inputBytes: Int64 = 0
     public var frames = 0
     public var storedBytes: Int64 = 0
@@ -58,6 +65,8 @@ public final class ArchiveWriter {
     private var fileSizes: [[UInt8]: Int64] = [:]
     /// The archive being written and the one it replaces: never archived into themselves.
     private var exclude = Set<FileIdentity>()
+    /// The device of the input being walked, for ``CreateOptions/oneFileSystem``.
+    private var inputDevice: UInt64 = 0
     private let keyFile: KeyFile
     private var summary = CreateSummary()
 
@@ -152,10 +161,16 @@ public final class ArchiveWriter {
     }
 
     private func add(input: [UInt8]) throws {
-        try add(source: input, stored: try Self.storedName(for: input))
+        let stored = try Self.storedName(for: input)
+        if options.oneFileSystem { inputDevice = try FileStatus.of(input).device }
+        try add(source: input, stored: stored)
     }
 
     private func add(source: [UInt8], stored: [UInt8]) throws {
+        if options.exclude.matches(stored) {
+            summary.excluded += 1
+            return
+        }
         let status = try FileStatus.of(source)
         if exclude.contains(status.identity) {
             warn("\(display(source)): is the archive being written or replaced; not added")
@@ -174,6 +189,10 @@ public final class ArchiveWriter {
             if !stored.isEmpty {
                 _ = pipeline.addEntry(path: stored, kind: .directory, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime, size: 0, target: nil)
                 summary.directories += 1
+            }
+            if options.oneFileSystem && status.device != inputDevice {
+                summary.mountPoints += 1
+                return
             }
             for name in try directoryEntries(source) {
                 let child = source.last == UInt8(ascii: "/") ? source + name : source + [UInt8(ascii: "/")] + name

@@ -15,7 +15,24 @@ struct Create: ParsableCommand {
     var archive: String
 
     @Argument(help: ArgumentHelp("Files and directories to archive.", valueName: "path"))
-    var paths: [String]
+    var paths: [String] = []
+
+    @Option(name: [.customShort("T"), .customLong("files-from")],
+            help: ArgumentHelp("Also archive the paths listed in FILE, one per line ('-' reads standard input).", valueName: "file"))
+    var filesFrom: [String] = []
+
+    @Flag(name: .customLong("null"), help: "Lists given to -T and --exclude-from are NUL-separated, not one name per line.")
+    var nullSeparated = false
+
+    @Option(name: .customLong("exclude"),
+            help: ArgumentHelp("Leave out paths matching this shell pattern, and everything under them (repeatable).", valueName: "pattern"))
+    var exclude: [String] = []
+
+    @Option(name: .customLong("exclude-from"), help: ArgumentHelp("Read exclude patterns from FILE, one per line.", valueName: "file"))
+    var excludeFrom: [String] = []
+
+    @Flag(name: .customLong("one-file-system"), help: "Stay on each path's file system: store mount points, not what is mounted on them.")
+    var oneFileSystem = false
 
     @OptionGroup var key: KeyOptions
 
@@ -29,7 +46,7 @@ struct Create: ParsableCommand {
     @OptionGroup var progressOptions: ProgressOptions
 
     func validate() throws {
-        guard !paths.isEmpty else { throw ValidationError("name at least one path to archive") }
+        guard !paths.isEmpty || !filesFrom.isEmpty else { throw ValidationError("name at least one path to archive, or a list with -T") }
         guard (1...19).contains(level) else { throw ValidationError("--level must be 1 to 19") }
     }
 
@@ -43,15 +60,22 @@ struct Create: ParsableCommand {
             var options = CreateOptions()
             options.compressionLevel = level
             options.replaceForeignFile = force
+            options.oneFileSystem = oneFileSystem
+            let separator = nullSeparated ? 0 : UInt8(ascii: "\n")
+            options.exclude = try PathPatterns(exclude.map(\.pathBytes) + excludeFrom.flatMap { try PathList.read($0, separator: separator) })
+            let inputs = try paths.map(\.pathBytes) + filesFrom.flatMap { try PathList.read($0, separator: separator) }
+            guard !inputs.isEmpty else { throw ArchiveError(.usage, "the lists given to -T name no path to archive") }
             options.progress = progressOptions.meter(command: "create", quiet: cryptoOptions.quiet)
             TemporaryFiles.installSignalHandlers()
             let started = DispatchTime.now().uptimeNanoseconds
-            let summary = try ArchiveWriter.create(paths: paths.map(\.pathBytes), destination: archive == "-" ? .standardOutput : .file(archive),
+            let summary = try ArchiveWriter.create(paths: inputs, destination: archive == "-" ? .standardOutput : .file(archive),
                                                    keyFile: keyFile, backend: selection.backend, options: options, warn: Console.warn)
             options.progress?.finish()
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             cryptoOptions.note("created \(archive == "-" ? "archive on standard output" : archive): \(summary.files) files, "
                 + "\(summary.directories) directories, \(summary.symlinks) symlinks, \(summary.hardLinks) hard links; "
+                + (summary.excluded > 0 ? "\(summary.excluded) excluded; " : "")
+                + (summary.mountPoints > 0 ? "\(summary.mountPoints) mount points not descended into; " : "")
                 + "\(summary.inputBytes) bytes in, \(summary.archiveBytes) bytes out, \(summary.frames) chunks, "
                 + Text.printf("%.2f s", seconds))
         }

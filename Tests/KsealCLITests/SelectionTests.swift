@@ -1,0 +1,75 @@
+import Foundation
+import KsealTestSupport
+import XCTest
+
+/// Choosing what create archives, as tar users expect: --exclude and --exclude-from (shell
+/// patterns on the stored path, a bare name at any depth, excluded directories not entered),
+/// -T/--files-from with --null, and --one-file-system.
+final class SelectionTests: XCTestCase {
+    private var scratch: ScratchDirectory!
+    private var key: String!
+
+    override func setUpWithError() throws {
+        (scratch, key) = try CLITests.scratchWithKey("kseal-selection")
+        try shell("""
+            cd '\(scratch.path)' && mkdir -p src/build src/lib/build src/a 'src/sp ace' \
+            && echo x > src/a/x.o && echo y > src/a/y.c && echo z > src/build/z && echo w > src/lib/build/w \
+            && echo k > src/lib/keep.o.txt && echo s > 'src/sp ace/f'
+            """)
+    }
+
+    /// The stored paths, in archive order (from `list --json`, so any byte survives).
+    private func stored(_ archive: String) throws -> [String] {
+        let result = try CLITests.run(["list", "-q", "--json", "-k", key, archive], in: scratch.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let entries = try XCTUnwrap(try JSONSerialization.jsonObject(with: result.stdout) as? [[String: Any]])
+        return entries.compactMap { $0["path"] as? String }
+    }
+
+    func testExcludePatternsMatchAtAnyDepthAndPruneDirectories() throws {
+        let result = try CLITests.run(["create", "-k", key, "--exclude", "build", "--exclude", "*.o", "--exclude", "./src/sp ace/",
+                                       "a.kseal", "src"], in: scratch.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("4 excluded"), result.stderr)
+        XCTAssertEqual(try stored("a.kseal"), ["src", "src/a", "src/a/y.c", "src/lib", "src/lib/keep.o.txt"])
+        // A pattern with a slash matches a tail of the path too; '*' crosses '/'.
+        XCTAssertEqual(try CLITests.run(["create", "-k", key, "--exclude", "lib/build", "--exclude", "src/*.c", "b.kseal", "src"],
+                                        in: scratch.path).status, 0)
+        XCTAssertEqual(try stored("b.kseal"), ["src", "src/a", "src/a/x.o", "src/build", "src/build/z", "src/lib",
+                                                "src/lib/keep.o.txt", "src/sp ace", "src/sp ace/f"])
+    }
+
+    func testListsFromFilesAndStandardInput() throws {
+        try "src/a/y.c\n\nsrc/lib\n".write(toFile: scratch.path + "/list", atomically: true, encoding: .utf8)
+        try "build\n*.txt\n".write(toFile: scratch.path + "/excludes", atomically: true, encoding: .utf8)
+        let fromFile = try CLITests.run(["create", "-k", key, "-T", "list", "--exclude-from", "excludes", "a.kseal"], in: scratch.path)
+        XCTAssertEqual(fromFile.status, 0, fromFile.stderr)
+        XCTAssertEqual(try stored("a.kseal"), ["src/a/y.c", "src/lib"])
+        // NUL-separated on standard input: names with spaces and newlines pass whole.
+        try shell("cd '\(scratch.path)' && printf 'n\\n' > 'src/new\nline'")
+        let nul = try CLITests.run([], shell: "cd '\(scratch.path)' && printf 'src/sp ace/f\\0src/new\\nline\\0' | $KSEAL create -k '\(key!)' --null -T - b.kseal")
+        XCTAssertEqual(nul.status, 0, nul.stderr)
+        XCTAssertEqual(try stored("b.kseal"), ["src/sp ace/f", "src/new\nline"], "in the order listed")
+        // An unreadable list is an I/O error and writes nothing; an empty one names nothing.
+        let missing = try CLITests.run(["create", "-k", key, "-T", "no-such-list", "c.kseal"], in: scratch.path)
+        XCTAssertEqual(missing.status, 3, missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("no-such-list"), missing.stderr)
+        let empty = try CLITests.run([], shell: "cd '\(scratch.path)' && $KSEAL create -k '\(key!)' -T - c.kseal < /dev/null")
+        XCTAssertEqual(empty.status, 64, empty.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path + "/c.kseal"))
+    }
+
+    /// A tmpfs mounted inside the tree: its mount point is stored, its files are not.
+    func testOneFileSystemStoresMountPointsButNotTheirContents() throws {
+        guard getuid() == 0 else { throw XCTSkip("mounting a tmpfs needs root (CI runs as root)") }
+        try shell("cd '\(scratch.path)' && mkdir src/mnt && mount -t tmpfs kseal-test src/mnt && echo m > src/mnt/inside")
+        defer { _ = try? shell("umount '\(scratch.path)/src/mnt'") }
+        let result = try CLITests.run(["create", "-k", key, "--one-file-system", "a.kseal", "src"], in: scratch.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("1 mount points not descended into"), result.stderr)
+        let names = try stored("a.kseal")
+        XCTAssertTrue(names.contains("src/mnt") && !names.contains("src/mnt/inside"), "\(names)")
+        XCTAssertEqual(try CLITests.run(["create", "-k", key, "b.kseal", "src"], in: scratch.path).status, 0)
+        XCTAssertTrue(try stored("b.kseal").contains("src/mnt/inside"))
+    }
+}

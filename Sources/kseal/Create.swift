@@ -46,7 +46,7 @@ struct Create: ParsableCommand {
     @OptionGroup var progressOptions: ProgressOptions
 
     func validate() throws {
-        guard !paths.isEmpty || !filesFrom.isEmpty else { throw ValidationError("name at least one path to archive, or a list with -T") }
+        guard !paths.isEmpty || !BulkPaths.taken.isEmpty || !filesFrom.isEmpty else { throw ValidationError("name at least one path to archive, or a list with -T") }
         guard (1...19).contains(level) else { throw ValidationError("--level must be 1 to 19") }
     }
 
@@ -63,7 +63,7 @@ struct Create: ParsableCommand {
             options.oneFileSystem = oneFileSystem
             let separator = nullSeparated ? 0 : UInt8(ascii: "\n")
             options.exclude = try PathPatterns(exclude.map(\.pathBytes) + excludeFrom.flatMap { try PathList.read($0, separator: separator) })
-            let inputs = try paths.map(\.pathBytes) + filesFrom.flatMap { try PathList.read($0, separator: separator) }
+            let inputs = try (paths + BulkPaths.taken).map(\.pathBytes) + filesFrom.flatMap { try PathList.read($0, separator: separator) }
             guard !inputs.isEmpty else { throw ArchiveError(.usage, "the lists given to -T name no path to archive") }
             options.progress = progressOptions.meter(command: "create", quiet: cryptoOptions.quiet)
             TemporaryFiles.installSignalHandlers()

@@ -44,7 +44,7 @@ struct Extract: ParsableCommand {
             let reader = try archive.open(key: key, crypto: verifyFirst ? cryptoOptions.silenced : cryptoOptions)
             TemporaryFiles.installSignalHandlers()
             var options = ExtractOptions()
-            options.selection = paths.map(\.pathBytes)
+            options.selection = (paths + BulkPaths.taken).map(\.pathBytes)
             options.progress = progressOptions.meter(command: "extract", quiet: cryptoOptions.quiet)
             let report = try Extractor.extract(reader, to: stdout ? .standardOutput : .directory(directory), options: options)
             options.progress?.finish()

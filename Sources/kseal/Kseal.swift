@@ -18,7 +18,8 @@ struct Kseal: ParsableCommand {
     static func main() {
         ProcessEnvironment.limitMallocArenas(2)
         var command: any ParsableCommand
-        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        let arguments = BulkPaths.split(Array(CommandLine.arguments.dropFirst()))
+        do { command = try parseAsRoot(arguments) } catch { exit(withError: error) }
         do {
             try command.run()
             try Failure.guarding { try Console.finishStandardOutput() }

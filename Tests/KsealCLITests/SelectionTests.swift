@@ -1,6 +1,7 @@
 import Foundation
 import KsealTestSupport
 import XCTest
+@testable import kseal
 
 /// Choosing what create archives, as tar users expect: --exclude and --exclude-from (shell
 /// patterns on the stored path, a bare name at any depth, excluded directories not entered),
@@ -71,5 +72,58 @@ final class SelectionTests: XCTestCase {
         XCTAssertTrue(names.contains("src/mnt") && !names.contains("src/mnt/inside"), "\(names)")
         XCTAssertEqual(try CLITests.run(["create", "-k", key, "b.kseal", "src"], in: scratch.path).status, 0)
         XCTAssertTrue(try stored("b.kseal").contains("src/mnt/inside"))
+    }
+}
+
+/// Paths in bulk: create and extract take their paths out of the arguments before
+/// swift-argument-parser, which costs quadratic time in them.
+final class BulkPathsTests: XCTestCase {
+    /// The options that take a value are exactly those the parser describes for each command, or a
+    /// value could be taken for a path (and a path for a value).
+    func testValueOptionsMatchTheParser() throws {
+        let dump = try CLITests.run(["--experimental-dump-help"])
+        XCTAssertEqual(dump.status, 0, dump.stderr)
+        let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: dump.stdout) as? [String: Any])
+        let subcommands = try XCTUnwrap((root["command"] as? [String: Any])?["subcommands"] as? [[String: Any]])
+        for command in ["create", "extract"] {
+            let description = try XCTUnwrap(subcommands.first { $0["commandName"] as? String == command }, command)
+            var options = Set<String>()
+            for argument in description["arguments"] as? [[String: Any]] ?? [] where argument["kind"] as? String == "option" {
+                for name in argument["names"] as? [[String: Any]] ?? [] {
+                    let text = try XCTUnwrap(name["name"] as? String)
+                    options.insert(name["kind"] as? String == "short" ? "-" + text : "--" + text)
+                }
+            }
+            XCTAssertEqual(BulkPaths.valueOptions[command], options, command)
+        }
+    }
+
+    func testPathsAreTakenOutAroundOptionsAndTheirValues() {
+        XCTAssertEqual(BulkPaths.split(["create", "-k", "key", "a.kseal", "x", "--level", "5", "y", "-qk", "key2", "-", "--exclude=b", "z"]),
+                       ["create", "-k", "key", "a.kseal", "--level", "5", "-qk", "key2", "--exclude=b"])
+        XCTAssertEqual(BulkPaths.taken, ["x", "y", "-", "z"])
+        XCTAssertEqual(BulkPaths.split(["extract", "-C", "dir", "--", "-a.kseal", "-p", "--"]), ["extract", "-C", "dir", "--", "-a.kseal"])
+        XCTAssertEqual(BulkPaths.taken, ["-p", "--"])
+        XCTAssertEqual(BulkPaths.split(["list", "a", "b"]), ["list", "a", "b"], "other commands are left alone")
+    }
+}
+
+extension SelectionTests {
+    /// Extract's selection: a path selects itself and what lies beneath it, "." the whole archive,
+    /// and thousands of selected paths cost linear time (the benchmark measures it).
+    func testExtractSelectionByPathsAndDot() throws {
+        XCTAssertEqual(try CLITests.run(["create", "-k", key, "a.kseal", "src"], in: scratch.path).status, 0)
+        for (selection, expected) in [(["src/lib", "src/a/y.c"], ["src/a/y.c", "src/lib/build/w", "src/lib/keep.o.txt"]),
+                                      (["."], ["src/a/x.o", "src/a/y.c", "src/build/z", "src/lib/build/w", "src/lib/keep.o.txt", "src/sp ace/f"])] {
+            let out = scratch.path + "/out-\(selection.count)"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
+            let result = try CLITests.run(["extract", "-q", "-k", key, "a.kseal", "-C", out] + selection, in: scratch.path)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let files = try shell("cd '\(out)' && find . -type f | sed 's|^./||' | LC_ALL=C sort").split(separator: "\n").map(String.init)
+            XCTAssertEqual(files, expected, "\(selection)")
+        }
+        let missing = try CLITests.run(["extract", "-q", "-k", key, "a.kseal", "-C", scratch.path + "/out-1", "src/a", "src/nothing"], in: scratch.path)
+        XCTAssertEqual(missing.status, 64, missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("src/nothing: not found in the archive"), missing.stderr)
     }
 }

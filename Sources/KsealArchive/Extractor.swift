@@ -7,6 +7,10 @@ import Glibc
 public struct ExtractOptions: Sendable {
     /// Paths to extract (each with everything beneath it); empty means all.
     public var selection: [[UInt8]] = []
+    /// Leading path components removed from every entry (and from hard links' targets) before it
+    /// is written, as tar's `--strip-components`; entries with no more components than this are
+    /// left out. Selection matches the names as stored, before stripping.
+    public var stripComponents = 0
     /// Restore owners (and set-id bits); by default only when running as root.
     public var restoreOwnership = geteuid() == 0
     /// Told the bytes of every chunk passed, against the total of the archive's chunks.
@@ -138,12 +142,15 @@ public final class Extractor {
     }
 
     private func extract(into target: TargetDirectory) throws {
-        let selected = try selectedEntries()
+        var selected = try selectedEntries()
+        if options.stripComponents > 0 {
+            for entry in reader.index.entries where stripped(entry.path) == nil { selected.remove(entry.id) }
+        }
         try planReuse(selected)
         var directories: [Entry] = []
-        for entry in reader.index.entries {
-            guard selected.contains(entry.id) else {
-                if entry.kind == .file { try pass(over: entry, target: target) }
+        for archived in reader.index.entries {
+            guard selected.contains(archived.id), let entry = placed(archived) else {
+                if archived.kind == .file { try pass(over: archived, target: target) }
                 continue
             }
             do {
@@ -172,6 +179,25 @@ public final class Extractor {
                 try applyMetadata(entry, to: directory)
             } catch let error as ArchiveError { record(error, for: entry.path) }
         }
+    }
+
+    /// `path` without its first ``ExtractOptions/stripComponents`` components; nil when nothing
+    /// is left.
+    private func stripped(_ path: [UInt8]) -> [UInt8]? {
+        guard options.stripComponents > 0 else { return path }
+        let parts = path.split(separator: UInt8(ascii: "/"))
+        guard parts.count > options.stripComponents else { return nil }
+        return Array(parts.dropFirst(options.stripComponents).joined(separator: [UInt8(ascii: "/")]))
+    }
+
+    /// The entry as it is written: its path stripped, and a hard link's target with it (a target
+    /// stripped away is kept as stored, so the link reports that it was not restored).
+    private func placed(_ entry: Entry) -> Entry? {
+        guard options.stripComponents > 0 else { return entry }
+        guard let path = stripped(entry.path) else { return nil }
+        let target = entry.kind == .hardLink ? entry.target.map { stripped($0) ?? $0 } : entry.target
+        return Entry(id: entry.id, path: path, kind: entry.kind, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeSeconds: entry.mtimeSeconds,
+                     mtimeNanoseconds: entry.mtimeNanoseconds, size: entry.size, target: target, chunks: entry.chunks)
     }
 
     private func record(_ error: ArchiveError, for path: [UInt8]) {
@@ -307,6 +333,10 @@ public final class Extractor {
 
     private func makeHardLink(_ entry: Entry, target: TargetDirectory) throws {
         guard let linked = entry.target, let source = restoredFiles[linked] else {
+            if let linked = entry.target, options.stripComponents > 0, stripped(linked) == nil {
+                // Not damage: the caller's --strip-components left the file out.
+                throw ArchiveError(.io, "\(display(entry.path)): hard link to \(display(linked)), which --strip-components leaves out; not restored")
+            }
             throw ArchiveError(.damaged, "\(display(entry.path)): hard link to \(display(entry.target ?? [])), which was not restored")
         }
         let (sourceParent, _, _) = try target.parent(of: linked)

@@ -17,7 +17,7 @@ enum BulkPaths {
     /// For each command, its options that take a value, as written on the command line.
     static let valueOptions: [String: Set<String>] = [
         "create": ["-T", "--files-from", "--exclude", "--exclude-from", "-k", "--key-file", "--level", "--crypto", "--progress"],
-        "extract": ["-C", "-k", "--key-file", "--crypto", "--progress"],
+        "extract": ["-C", "--strip-components", "-k", "--key-file", "--crypto", "--progress"],
     ]
 
     /// Splits kseal's arguments (without the program name) into those for the parser and the paths

@@ -16,6 +16,10 @@ struct Extract: ParsableCommand {
     @Option(name: .customShort("C"), help: ArgumentHelp("Extract into this existing directory.", valueName: "dir"))
     var directory: String = "."
 
+    @Option(name: .customLong("strip-components"),
+            help: ArgumentHelp("Remove this many leading components from each name before writing it; shorter names are left out.", valueName: "n"))
+    var stripComponents = 0
+
     @Flag(name: .long, help: "Write the selected files' contents to standard output instead.")
     var stdout = false
 
@@ -28,6 +32,7 @@ struct Extract: ParsableCommand {
 
     func validate() throws {
         if verifyFirst && archive.archive == "-" { throw ValidationError("--verify-first needs an archive file, not '-'") }
+        if stripComponents < 0 { throw ValidationError("--strip-components must be 0 or more") }
     }
 
     func run() throws {
@@ -45,6 +50,7 @@ struct Extract: ParsableCommand {
             TemporaryFiles.installSignalHandlers()
             var options = ExtractOptions()
             options.selection = (paths + BulkPaths.taken).map(\.pathBytes)
+            options.stripComponents = stripComponents
             options.progress = progressOptions.meter(command: "extract", quiet: cryptoOptions.quiet)
             let report = try Extractor.extract(reader, to: stdout ? .standardOutput : .directory(directory), options: options)
             options.progress?.finish()

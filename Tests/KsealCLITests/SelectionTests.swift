@@ -127,3 +127,31 @@ extension SelectionTests {
         XCTAssertTrue(missing.stderr.contains("src/nothing: not found in the archive"), missing.stderr)
     }
 }
+
+extension SelectionTests {
+    /// --strip-components N: leading components go, hard links follow their stripped targets,
+    /// names too short are left out, and selection still names entries as stored.
+    func testStripComponents() throws {
+        try shell("cd '\(scratch.path)' && ln src/a/y.c src/lib/hard")
+        XCTAssertEqual(try CLITests.run(["create", "-k", key, "a.kseal", "src"], in: scratch.path).status, 0)
+        let out = scratch.path + "/out"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
+        let result = try CLITests.run(["extract", "-q", "-k", key, "--strip-components", "2", "a.kseal", "-C", out, "src/lib", "src/a"],
+                                      in: scratch.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let names = try shell("cd '\(out)' && find . -mindepth 1 | sed 's|^./||' | LC_ALL=C sort").split(separator: "\n").map(String.init)
+        XCTAssertEqual(names, ["build", "build/w", "hard", "keep.o.txt", "x.o", "y.c"])
+        var first = stat(), second = stat()
+        XCTAssertEqual(lstat(out + "/y.c", &first), 0)
+        XCTAssertEqual(lstat(out + "/hard", &second), 0)
+        XCTAssertEqual(first.st_ino, second.st_ino, "the hard link is made to the stripped target")
+        // A hard link whose file is stripped away is named, with status 3, not called damage.
+        try shell("cd '\(scratch.path)' && mkdir top && echo t > top/f && mkdir top/d && ln top/f top/d/g")
+        XCTAssertEqual(try CLITests.run(["create", "-k", key, "b.kseal", "top/f", "top/d"], in: scratch.path).status, 0)
+        let lost = try CLITests.run(["extract", "-q", "-k", key, "--strip-components", "2", "b.kseal", "-C", out], in: scratch.path)
+        XCTAssertEqual(lost.status, 3, lost.stderr)
+        XCTAssertTrue(lost.stderr.contains("which --strip-components leaves out"), lost.stderr)
+        let negative = try CLITests.run(["extract", "-q", "-k", key, "--strip-components", "-1", "a.kseal", "-C", out], in: scratch.path)
+        XCTAssertEqual(negative.status, 64, negative.stderr)
+    }
+}

@@ -11,6 +11,9 @@ public struct ExtractOptions: Sendable {
     /// is written, as tar's `--strip-components`; entries with no more components than this are
     /// left out. Selection matches the names as stored, before stripping.
     public var stripComponents = 0
+    /// Follow symlinks already in the target that lead to directories inside it, instead of
+    /// refusing to write through them (`--keep-directory-symlink`; merged /usr).
+    public var keepDirectorySymlinks = false
     /// Restore owners (and set-id bits); by default only when running as root.
     public var restoreOwnership = geteuid() == 0
     /// Told the bytes of every chunk passed, against the total of the archive's chunks.
@@ -73,7 +76,8 @@ public final class Extractor {
     public static func extract(_ reader: ArchiveReader, to destination: ExtractDestination, options: ExtractOptions = ExtractOptions()) throws -> ExtractReport {
         let extractor = try Extractor(reader: reader, options: options)
         switch destination {
-        case .directory(let path): try extractor.extract(into: TargetDirectory(path: path))
+        case .directory(let path):
+            try extractor.extract(into: TargetDirectory(path: path, followDirectorySymlinks: options.keepDirectorySymlinks))
         case .standardOutput: try extractor.extractToStandardOutput()
         }
         return extractor.report
@@ -174,9 +178,7 @@ public final class Extractor {
         // Directory metadata last, deepest first, so their contents could be written.
         for entry in directories.reversed() {
             do {
-                let (parent, name, _) = try target.parent(of: entry.path)
-                let directory = try target.openDirectory(name, in: parent, shownAs: entry.path, create: false)
-                try applyMetadata(entry, to: directory)
+                try applyMetadata(entry, to: try target.openEntryDirectory(entry.path, create: false))
             } catch let error as ArchiveError { record(error, for: entry.path) }
         }
     }
@@ -306,8 +308,7 @@ public final class Extractor {
     }
 
     private func makeDirectory(_ entry: Entry, target: TargetDirectory) throws {
-        let (parent, name, _) = try target.parent(of: entry.path)
-        _ = try target.openDirectory(name, in: parent, shownAs: entry.path, create: true, mode: 0o700)
+        _ = try target.openEntryDirectory(entry.path, create: true, mode: 0o700)
         report.restored += 1
     }
 

@@ -382,3 +382,14 @@ func readLinkTarget(_ path: [UInt8]) throws -> [UInt8] {
     }
     return Array(buffer.prefix(n))
 }
+
+/// The text of the symlink `name` in `directory`.
+func readLinkTarget(at directory: SystemFile, _ name: [UInt8]) throws -> [UInt8] {
+    var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = try withCPath(name) { p in
+        try syscallRetrying("readlinkat", display(name)) {
+            buffer.withUnsafeMutableBufferPointer { readlinkat(directory.descriptor, p, UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count) }
+        }
+    }
+    return Array(buffer.prefix(n))
+}

@@ -20,6 +20,10 @@ struct Extract: ParsableCommand {
             help: ArgumentHelp("Remove this many leading components from each name before writing it; shorter names are left out.", valueName: "n"))
     var stripComponents = 0
 
+    @Flag(name: .customLong("keep-directory-symlink"),
+          help: "Follow symbolic links already in DIR that lead to directories inside it (merged /usr), instead of refusing to write through them.")
+    var keepDirectorySymlink = false
+
     @Flag(name: .long, help: "Write the selected files' contents to standard output instead.")
     var stdout = false
 
@@ -51,6 +55,7 @@ struct Extract: ParsableCommand {
             var options = ExtractOptions()
             options.selection = (paths + BulkPaths.taken).map(\.pathBytes)
             options.stripComponents = stripComponents
+            options.keepDirectorySymlinks = keepDirectorySymlink
             options.progress = progressOptions.meter(command: "extract", quiet: cryptoOptions.quiet)
             let report = try Extractor.extract(reader, to: stdout ? .standardOutput : .directory(directory), options: options)
             options.progress?.finish()

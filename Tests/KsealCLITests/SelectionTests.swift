@@ -155,3 +155,32 @@ extension SelectionTests {
         XCTAssertEqual(negative.status, 64, negative.stderr)
     }
 }
+
+extension SelectionTests {
+    /// --keep-directory-symlink: a merged-/usr target (bin -> usr/bin, sbin -> /usr/sbin, lib ->
+    /// usr/lib -> ../opt/lib) takes a classic tree through its links; a link leading outside the
+    /// target is still refused, and without the flag every link is.
+    func testKeepDirectorySymlinkFollowsLinksInsideTheTargetOnly() throws {
+        try shell("""
+            cd '\(scratch.path)' && mkdir -p root/bin root/sbin root/lib/mod && echo sh > root/bin/sh && echo init > root/sbin/init \
+            && echo m > root/lib/mod/m.ko && mkdir -p t/usr/bin t/usr/sbin t/opt/lib && ln -s usr/bin t/bin && ln -s /usr/sbin t/sbin \
+            && ln -s usr/lib t/lib && ln -s ../opt/lib t/usr/lib
+            """)
+        XCTAssertEqual(try CLITests.run([], shell: "cd '\(scratch.path)/root' && $KSEAL create -k '\(key!)' ../a.kseal bin sbin lib").status, 0)
+        let refused = try CLITests.run(["extract", "-q", "-k", key, "a.kseal", "-C", "t"], in: scratch.path)
+        XCTAssertEqual(refused.status, 6, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("--keep-directory-symlink"), refused.stderr)
+        let followed = try CLITests.run(["extract", "-q", "-k", key, "--keep-directory-symlink", "a.kseal", "-C", "t"], in: scratch.path)
+        XCTAssertEqual(followed.status, 0, followed.stderr)
+        for (path, content) in [("t/usr/bin/sh", "sh\n"), ("t/usr/sbin/init", "init\n"), ("t/opt/lib/mod/m.ko", "m\n")] {
+            XCTAssertEqual(try? String(contentsOfFile: scratch.path + "/" + path, encoding: .utf8), content, path)
+        }
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: scratch.path + "/t/bin"), "usr/bin", "the link stays")
+        // Out of the target: refused, and nothing is written there.
+        try shell("cd '\(scratch.path)' && mkdir -p outside u && ln -s ../outside u/bin")
+        let escape = try CLITests.run(["extract", "-q", "-k", key, "--keep-directory-symlink", "a.kseal", "-C", "u", "bin"], in: scratch.path)
+        XCTAssertEqual(escape.status, 6, escape.stderr)
+        XCTAssertTrue(escape.stderr.contains("leads outside the target directory"), escape.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/outside"), [])
+    }
+}

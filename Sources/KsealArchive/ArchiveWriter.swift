@@ -10,8 +10,14 @@ public struct CreateOptions: Sendable {
     public var chunkSize = FormatV1.defaultChunkSize
     /// Fixed secrets, for test vectors only; nil draws fresh ones from the system (always, in the CLI).
     public var secrets: ArchiveSecrets?
-    /// Record this owner instead of each file's, so vectors reproduce on any machine.
-    public var ownerOverride: (uid: UInt32, gid: UInt32)?
+    /// Record this owner and group instead of each file's (`--owner`, `--group`; vectors use them
+    /// to reproduce on any machine).
+    public var uidOverride: UInt32?
+    public var gidOverride: UInt32?
+    /// Record this modification time (seconds, nanoseconds) instead of each file's (`--mtime`);
+    /// with ``clampMtime``, only for files newer than it (`--clamp-mtime`, reproducible builds).
+    public var mtimeOverride: (seconds: Int64, nanoseconds: Int64)?
+    public var clampMtime = false
     /// Threads for hashing, compressing and sealing; nil for one per core (at most 8). The
     /// archive is the same whatever the number.
     public var workers: Int?
@@ -182,8 +188,9 @@ public final class ArchiveWriter {
                 return
             }
         }
-        let owner = options.ownerOverride ?? (status.uid, status.gid)
-        let mtime = (status.mtimeSeconds, status.mtimeNanoseconds)
+        let owner = (uid: options.uidOverride ?? status.uid, gid: options.gidOverride ?? status.gid)
+        var mtime = (status.mtimeSeconds, status.mtimeNanoseconds)
+        if let fixed = options.mtimeOverride, !options.clampMtime || mtime > fixed { mtime = fixed }
         switch status.kind {
         case .directory:
             if !stored.isEmpty {

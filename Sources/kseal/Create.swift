@@ -31,6 +31,19 @@ struct Create: ParsableCommand {
     @Option(name: .customLong("exclude-from"), help: ArgumentHelp("Read exclude patterns from FILE, one per line.", valueName: "file"))
     var excludeFrom: [String] = []
 
+    @Option(name: .customLong("owner"), help: ArgumentHelp("Record this owner for every entry: a name, a number, or NAME:NUMBER.", valueName: "user"))
+    var owner: String?
+
+    @Option(name: .customLong("group"), help: ArgumentHelp("Record this group for every entry: a name, a number, or NAME:NUMBER.", valueName: "group"))
+    var group: String?
+
+    @Option(name: .customLong("mtime"),
+            help: ArgumentHelp("Record this modification time for every entry: @SECONDS or a UTC date YYYY-MM-DD[THH:MM[:SS]].", valueName: "date"))
+    var mtime: String?
+
+    @Flag(name: .customLong("clamp-mtime"), help: "With --mtime, change only the times that are later than it (reproducible builds).")
+    var clampMtime = false
+
     @Flag(name: .customLong("one-file-system"), help: "Stay on each path's file system: store mount points, not what is mounted on them.")
     var oneFileSystem = false
 
@@ -48,6 +61,10 @@ struct Create: ParsableCommand {
     func validate() throws {
         guard !paths.isEmpty || !BulkPaths.taken.isEmpty || !filesFrom.isEmpty else { throw ValidationError("name at least one path to archive, or a list with -T") }
         guard (1...19).contains(level) else { throw ValidationError("--level must be 1 to 19") }
+        if clampMtime && mtime == nil { throw ValidationError("--clamp-mtime needs --mtime") }
+        _ = try owner.map(Overrides.uid)
+        _ = try group.map(Overrides.gid)
+        _ = try mtime.map(Overrides.mtime)
     }
 
     func run() throws {
@@ -61,6 +78,10 @@ struct Create: ParsableCommand {
             options.compressionLevel = level
             options.replaceForeignFile = force
             options.oneFileSystem = oneFileSystem
+            options.uidOverride = try owner.map(Overrides.uid)
+            options.gidOverride = try group.map(Overrides.gid)
+            options.mtimeOverride = try mtime.map(Overrides.mtime)
+            options.clampMtime = clampMtime
             let separator = nullSeparated ? 0 : UInt8(ascii: "\n")
             options.exclude = try PathPatterns(exclude.map(\.pathBytes) + excludeFrom.flatMap { try PathList.read($0, separator: separator) })
             let inputs = try (paths + BulkPaths.taken).map(\.pathBytes) + filesFrom.flatMap { try PathList.read($0, separator: separator) }

@@ -184,3 +184,44 @@ extension SelectionTests {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/outside"), [])
     }
 }
+
+extension SelectionTests {
+    private func metadata(_ archive: String) throws -> [String: [String: Int]] {
+        let result = try CLITests.run(["list", "-q", "--json", "-k", key, archive], in: scratch.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let entries = try XCTUnwrap(try JSONSerialization.jsonObject(with: result.stdout) as? [[String: Any]])
+        var byPath: [String: [String: Int]] = [:]
+        for entry in entries {
+            byPath[entry["path"] as! String] = ["uid": entry["uid"] as! Int, "gid": entry["gid"] as! Int,
+                                                "mtime": entry["mtime"] as! Int, "mtime_nsec": entry["mtime_nsec"] as! Int]
+        }
+        return byPath
+    }
+
+    /// --owner, --group, --mtime and --clamp-mtime record what the target should see, not the
+    /// build host's ids and times.
+    func testOwnerGroupAndMtimeOverrides() throws {
+        try shell("cd '\(scratch.path)' && touch -d '2000-01-01 00:00:00 UTC' src/a/y.c")
+        let created = try CLITests.run(["create", "-k", key, "--owner", "1234", "--group", "wheel:55", "--mtime", "@1700000000.5",
+                                        "a.kseal", "src/a"], in: scratch.path)
+        XCTAssertEqual(created.status, 0, created.stderr)
+        for (path, fields) in try metadata("a.kseal") {
+            XCTAssertEqual(fields, ["uid": 1234, "gid": 55, "mtime": 1_700_000_000, "mtime_nsec": 500_000_000], path)
+        }
+        // By name from this machine, a UTC date, and clamping: the older file keeps its time.
+        XCTAssertEqual(try CLITests.run(["create", "-k", key, "--owner", "root", "--group", "root", "--mtime", "2020-01-01",
+                                         "--clamp-mtime", "b.kseal", "src/a"], in: scratch.path).status, 0)
+        let clamped = try metadata("b.kseal")
+        XCTAssertEqual(clamped["src/a/y.c"], ["uid": 0, "gid": 0, "mtime": 946_684_800, "mtime_nsec": 0])
+        XCTAssertEqual(clamped["src/a/x.o"], ["uid": 0, "gid": 0, "mtime": 1_577_836_800, "mtime_nsec": 0])
+        XCTAssertEqual(try CLITests.run(["create", "-k", key, "--mtime", "@-1.25", "c.kseal", "src/a/y.c"], in: scratch.path).status, 0)
+        XCTAssertEqual(try metadata("c.kseal")["src/a/y.c"]?["mtime"], -2)
+        XCTAssertEqual(try metadata("c.kseal")["src/a/y.c"]?["mtime_nsec"], 750_000_000)
+        for bad in [["--owner", "no-such-user-kseal"], ["--group", "no-such-group-kseal"], ["--mtime", "2024-02-30"], ["--mtime", "yesterday"],
+                    ["--clamp-mtime"]] {
+            let refused = try CLITests.run(["create", "-k", key] + bad + ["d.kseal", "src"], in: scratch.path)
+            XCTAssertEqual(refused.status, 64, "\(bad): \(refused.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path + "/d.kseal"))
+        }
+    }
+}

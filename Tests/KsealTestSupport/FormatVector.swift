@@ -44,7 +44,8 @@ public struct FormatVector {
         options.secrets = ArchiveSecrets(dataKey: hex(document.data_key_hex), archiveID: hex(document.archive_id_hex))
         options.chunkSize = document.chunk_size
         options.compressionLevel = document.compression_level
-        options.ownerOverride = (0, 0)
+        options.uidOverride = 0
+        options.gidOverride = 0
         return options
     }
 

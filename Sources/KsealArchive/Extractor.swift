@@ -315,18 +315,17 @@ public final class Extractor {
     private func makeSymlink(_ entry: Entry, target: TargetDirectory) throws {
         let (parent, name, _) = try target.parent(of: entry.path)
         let temporary = PartFiles.name()
-        let made = withCPath(entry.target!) { link in withCPath(temporary) { symlinkat(link, parent.descriptor, $0) } }
-        guard made == 0 else { throw target.ioError("symlink", entry.path) }
+        try parent.makeSymlink(temporary, to: entry.target!).orThrow("symlink", display(entry.path))
         do {
             if options.restoreOwnership {
-                let changed = withCPath(temporary) { fchownat(parent.descriptor, $0, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW) }
-                guard changed == 0 else { throw target.ioError("lchown", entry.path) }
+                try parent.setOwner(of: temporary, uid: entry.uid, gid: entry.gid).orThrow("lchown", display(entry.path))
             }
-            var times = [timespec(tv_sec: 0, tv_nsec: kseal_utime_omit()), timespec(tv_sec: Int(entry.mtimeSeconds), tv_nsec: Int(entry.mtimeNanoseconds))]
-            _ = withCPath(temporary) { utimensat(parent.descriptor, $0, &times, AT_SYMLINK_NOFOLLOW) }
-            try rename(temporary, to: name, in: parent, path: entry.path)
+            try parent.setModificationTime(of: temporary, seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds)
+                .orThrow("utimensat", display(entry.path))
+            try parent.rename(temporary, to: name).orThrow("rename", display(entry.path))
         } catch {
-            _ = withCPath(temporary) { unlinkat(parent.descriptor, $0, 0) }
+            // Best effort: a part left behind is swept by the next writer here (PartFiles).
+            _ = parent.remove(temporary)
             throw error
         }
         report.restored += 1
@@ -343,21 +342,12 @@ public final class Extractor {
         let (sourceParent, _, _) = try target.parent(of: linked)
         let (parent, name, _) = try target.parent(of: entry.path)
         let temporary = PartFiles.name()
-        let made = withCPath(source.name) { from in withCPath(temporary) { linkat(sourceParent.descriptor, from, parent.descriptor, $0, 0) } }
-        guard made == 0 else { throw target.ioError("link", entry.path) }
-        do { try rename(temporary, to: name, in: parent, path: entry.path) } catch {
-            _ = withCPath(temporary) { unlinkat(parent.descriptor, $0, 0) }
+        try sourceParent.link(source.name, to: parent, as: temporary).orThrow("link", display(entry.path))
+        do { try parent.rename(temporary, to: name).orThrow("rename", display(entry.path)) } catch {
+            _ = parent.remove(temporary)  // best effort, as for symlinks
             throw error
         }
         report.restored += 1
-    }
-
-    private func rename(_ temporary: [UInt8], to name: [UInt8], in directory: SystemFile, path: [UInt8]) throws {
-        let renamed = withCPath(temporary) { from in withCPath(name) { renameat(directory.descriptor, from, directory.descriptor, $0) } }
-        guard renamed == 0 else {
-            let error = SystemError(call: "rename", path: display(path), errno: errno)
-            throw ArchiveError(.io, error.description, cause: error)
-        }
     }
 
     /// Owner (when allowed), mode and mtime. Set-id bits are restored only with ownership.

@@ -65,12 +65,11 @@ public enum SecureRandom {
         var out = [UInt8](repeating: 0, count: count)
         var filled = 0
         while filled < count {
-            let n = out.withUnsafeMutableBytes { kseal_getrandom($0.baseAddress! + filled, count - filled) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ArchiveError(.internal, "getrandom failed (errno \(errno))")
+            switch out.withUnsafeMutableBytes({ system_getrandom(UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }) {
+            case .success(let n): filled += n
+            case .failure(let errno):
+                throw ArchiveError(.internal, "getrandom failed: \(String(cString: strerror(errno.rawValue)))")
             }
-            filled += n
         }
         return out
     }

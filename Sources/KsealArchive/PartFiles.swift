@@ -22,7 +22,7 @@ enum PartFiles {
     /// Takes the writer's lock on a new file. A new inode has no other holder, so this only fails
     /// where the file system has no locks; the PID in the name still protects the part then.
     static func claim(_ file: SystemFile) {
-        _ = try? syscallRetrying("flock", file.path) { flock(file.descriptor, LOCK_EX | LOCK_NB) }
+        _ = file.lock()
     }
 
     /// The writer's PID in a part name, or nil if `name` is not a part name of this form.
@@ -46,28 +46,25 @@ enum PartFiles {
 
     /// True when `pid` names a live process here (one we may not signal is alive too).
     private static func isRunning(_ pid: pid_t) -> Bool {
-        pid == getpid() || kill(pid, 0) == 0 || errno == EPERM
+        pid == getpid() || system_processExists(pid)
     }
 
     private static func removeIfUnclaimed(_ name: [UInt8], in directory: SystemFile) {
-        var named = stat()
-        guard withCPath(name, { fstatat(directory.descriptor, $0, &named, AT_SYMLINK_NOFOLLOW) }) == 0 else { return }
+        guard case .success(let named) = directory.status(of: name) else { return }
         switch named.st_mode & S_IFMT {
         case S_IFLNK:
             // A symlink being extracted: nothing to lock; its writer's PID is gone.
             break
         case S_IFREG:
-            let fd = withCPath(name) { openat(directory.descriptor, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
-            guard fd >= 0 else { return }
-            let part = SystemFile(descriptor: fd, path: directory.path + "/" + display(name))
-            guard (try? syscallRetrying("flock", part.path) { flock(fd, LOCK_EX | LOCK_NB) }) != nil else { return }
+            let shownAs = directory.path + "/" + display(name)
+            guard case .success(let part) = directory.open(name, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, shownAs: shownAs),
+                  case .success = part.lock() else { return }
             // Remove the name only while it is still the file we hold locked.
-            var opened = stat()
-            guard fstat(fd, &opened) == 0, opened.st_dev == named.st_dev, opened.st_ino == named.st_ino else { return }
+            guard let opened = try? part.status(), opened.device == UInt64(named.st_dev), opened.inode == UInt64(named.st_ino) else { return }
         default:
             return
         }
         // A failure (the part gone meanwhile, a read-only directory) leaves it for a later run.
-        _ = withCPath(name) { unlinkat(directory.descriptor, $0, 0) }
+        _ = directory.remove(name)
     }
 }

@@ -82,29 +82,31 @@ final class TargetDirectory {
                                mode: mode_t = 0o755, links: Int = 0) throws -> (file: SystemFile, real: [[UInt8]]) {
         let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
         for attempt in 0..<2 {
-            let fd = withCPath(name) { openat(directory.descriptor, $0, flags) }
-            if fd >= 0 {
-                let opened = SystemFile(descriptor: fd, path: display(shownAs))
+            let errno: Errno
+            switch directory.open(name, flags: flags, shownAs: display(shownAs)) {
+            case .success(let opened):
                 // Directories this run made (attempt 1) hold no one else's parts.
                 if swept.insert(real + [name]).inserted && attempt == 0 { PartFiles.sweep(opened) }
                 return (opened, real + [name])
+            case .failure(let failure):
+                errno = failure
             }
-            let code = errno
-            switch code {
-            case ENOENT where create && attempt == 0:
-                let made = withCPath(name) { mkdirat(directory.descriptor, $0, mode) }
-                if made != 0 && errno != EEXIST { throw ioError("mkdir", shownAs) }
-            case ELOOP, ENOTDIR:
-                if followDirectorySymlinks, let text = try? readLinkTarget(at: directory, name) {
+            switch errno {
+            case .noSuchFileOrDirectory where create && attempt == 0:
+                if case .failure(let failure) = directory.makeDirectory(name, mode: mode), failure != .fileExists {
+                    throw ArchiveError.system("mkdir", display(shownAs), failure)
+                }
+            case .tooManySymbolicLinks, .notDirectory:
+                if followDirectorySymlinks, case .success(let text) = directory.readLink(name) {
                     return try follow(text, from: real, shownAs: shownAs, links: links + 1)
                 }
                 throw ArchiveError(.unsafe, "refusing to write through \(display(shownAs)): it is a symbolic link or not a directory"
                     + (followDirectorySymlinks ? "" : " (--keep-directory-symlink follows links to directories inside the target)"))
             default:
-                throw ioError("open", shownAs, code)
+                throw ArchiveError.system("open", display(shownAs), errno)
             }
         }
-        throw ioError("open", shownAs)
+        throw ArchiveError(.io, "\(display(shownAs)): cannot open the directory just made")
     }
 
     /// Resolves a symlink's `text` found in the directory at real path `base` and opens the
@@ -137,10 +139,5 @@ final class TargetDirectory {
     /// The absolute path of the directory `parentPath` (for messages and signal cleanup).
     func absolutePath(of parentPath: [UInt8]) -> String {
         parentPath.isEmpty ? rootPath : rootPath + "/" + display(parentPath)
-    }
-
-    func ioError(_ call: String, _ path: [UInt8], _ code: Int32 = errno) -> ArchiveError {
-        let error = SystemError(call: call, path: display(path), errno: code)
-        return ArchiveError(.io, error.description, cause: error)
     }
 }

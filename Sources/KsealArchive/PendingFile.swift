@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A private scratch file that has no name: it vanishes when closed, even after `kill -9`.
+func unlinkedTemporaryFile(in directory: String) throws -> SystemFile {
+    let parent = try SystemFile.open(directory, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if case .success(let fd) = system_open_unnamed(parent.descriptor, 0o600) {
+        return SystemFile(descriptor: fd, path: "scratch file in \(directory)")
+    }
+    // File systems without O_TMPFILE: a named file, unlinked at once.
+    let path = "\(directory)/.kseal-scratch-\(TemporaryFiles.suffix())"
+    let file = try SystemFile.open(path, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600)
+    try system_unlink(path).orThrow("unlink", path)
+    return file
+}
+
+/// A file that appears under its name only once complete: written as an unnamed inode
+/// (`O_TMPFILE`, which vanishes by itself if the process dies, even by SIGKILL) and linked into
+/// place by ``publish(as:)``. Where the file system cannot make unnamed files, it is written under
+/// a hidden part name, removed on failure and on SIGINT/SIGTERM/SIGHUP. A part name left by a
+/// writer killed outright is removed by the next writer in that directory (``PartFiles``).
+final class PendingFile {
+    let file: SystemFile
+    private let directory: SystemFile
+    private let directoryPath: String
+    /// The hidden name while one exists (always in the fallback; briefly while publishing).
+    private var hiddenName: [UInt8]?
+    private var token: Int?
+
+    /// - Parameters:
+    ///   - directory: where the file will be published.
+    ///   - directoryPath: that directory's path, for messages and signal cleanup.
+    init(in directory: SystemFile, directoryPath: String, mode: mode_t) throws {
+        self.directory = directory
+        self.directoryPath = directoryPath
+        if case .success(let fd) = system_open_unnamed(directory.descriptor, mode) {
+            file = SystemFile(descriptor: fd, path: directoryPath)
+            // Claimed before it can ever have a name (publish links it under a part name first).
+            PartFiles.claim(file)
+            return
+        }
+        let hidden = PartFiles.name()
+        hiddenName = hidden
+        token = TemporaryFiles.register(directoryPath + "/" + display(hidden))
+        do {
+            file = try SystemFile.open(at: directory, name: hidden, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: mode,
+                                       shownAs: directoryPath + "/" + display(hidden))
+            PartFiles.claim(file)
+        } catch {
+            TemporaryFiles.unregister(token)
+            throw error
+        }
+    }
+
+    /// Gives the file its name, replacing whatever had it (a file or a symlink, never followed).
+    func publish(as name: [UInt8], shownAs: String) throws {
+        if hiddenName == nil {
+            let hidden = PartFiles.name()
+            token = TemporaryFiles.register(directoryPath + "/" + display(hidden))
+            if case .failure(let errno) = directory.link(unnamed: file, as: hidden) {
+                TemporaryFiles.unregister(token)
+                token = nil
+                throw ArchiveError.system("linkat", shownAs, errno)
+            }
+            hiddenName = hidden
+        }
+        try directory.rename(hiddenName!, to: name).orThrow("rename", shownAs)
+        hiddenName = nil
+        TemporaryFiles.unregister(token)
+        token = nil
+    }
+
+    deinit {
+        // Best effort: a name that cannot be removed now is swept by the next writer (PartFiles).
+        if let hiddenName { _ = directory.remove(hiddenName) }
+        TemporaryFiles.unregister(token)
+    }
+}
+
+/// A whole file (the archive) written as a ``PendingFile`` and published at ``commit()``.
+final class AtomicOutput {
+    let path: String
+    private let pending: PendingFile
+    private let directory: SystemFile
+    var file: SystemFile { pending.file }
+
+    init(path: String, mode: mode_t = 0o666) throws {
+        self.path = path
+        let directoryPath = directoryName(path)
+        directory = try SystemFile.open(directoryPath, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        PartFiles.sweep(directory)
+        pending = try PendingFile(in: directory, directoryPath: directoryPath, mode: mode)
+    }
+
+    /// Flushes the archive to disk, renames it over `path` and flushes the directory.
+    func commit() throws {
+        try file.sync()
+        let name = Array((path.split(separator: "/").last.map(String.init) ?? path).utf8)
+        try pending.publish(as: name, shownAs: path)
+        try? directory.sync()
+    }
+}

@@ -110,6 +110,25 @@ public struct ArchiveIndex: Sendable {
     /// Plaintext bytes of all distinct chunks: what verify and extract decode.
     public var uniqueBytes: Int64 { chunks.reduce(0) { $0 + Int64($1.plainLength) } }
 
+    /// Every value has its column's storage type (spec §9): SQLite would otherwise hand a TEXT
+    /// path over as bytes and read a mode of 'abc' as 0, so a reader that converts and one that
+    /// refuses would see different archives.
+    private static func checkStorageTypes(_ database: Database) throws {
+        let integer = { (columns: [String]) in columns.map { "typeof(\($0)) != 'integer'" }.joined(separator: " OR ") }
+        let checks = [
+            ("entries", integer(["kind", "mode", "uid", "gid", "mtime_sec", "mtime_nsec", "size"])
+                + " OR typeof(path) != 'blob' OR (target IS NOT NULL AND typeof(target) != 'blob')"),
+            ("chunks", integer(["plain_length", "stored_length", "compression", "frame_offset"]) + " OR typeof(sha256) != 'blob'"),
+            ("file_chunks", integer(["entry_id", "seq", "ordinal"])),
+        ]
+        for (table, wrong) in checks {
+            let query = try database.prepare("SELECT count(*) FROM \(table) WHERE \(wrong)")
+            guard try query.step(), query.int64(0) == 0 else {
+                throw ArchiveError(.damaged, "index: a value in \(table) does not have its column's storage type")
+            }
+        }
+    }
+
     /// Loads and validates the index against the authenticated header. Every rule of spec §9 is
     /// checked here, once, so nothing downstream meets an inconsistent or hostile index.
     /// - Throws: ``ArchiveError`` `.damaged` (inconsistent) or `.unsafe` (hostile paths or links).
@@ -123,6 +142,7 @@ public struct ArchiveIndex: Sendable {
         guard try schemaObjects(database) == (try expectedSchemaObjects()) else {
             throw ArchiveError(.damaged, "index: the database schema is not kseal's index schema v1")
         }
+        try checkStorageTypes(database)
 
         // Sized once (arrays that double would briefly hold both copies). The header's frame
         // count is only a hint, bounded by what the image can hold (a chunk row carries at least
@@ -175,6 +195,8 @@ public struct ArchiveIndex: Sendable {
         let entryCount = try database.prepare("SELECT count(*) FROM entries")
         if try entryCount.step() { entries.reserveCapacity(Int(min(max(entryCount.int64(0), 0), 1 << 24))) }
         var seen: [[UInt8]: EntryKind] = [:]
+        /// Every proper prefix of an entry so far: a later entry there must be a directory.
+        var containing = Set<[UInt8]>()
         var fileSizes: [[UInt8]: Int64] = [:]
         var nextFrame = 0
         let rows = try database.prepare("SELECT id, path, kind, mode, uid, gid, mtime_sec, mtime_nsec, size, target FROM entries ORDER BY id")
@@ -184,8 +206,9 @@ public struct ArchiveIndex: Sendable {
             try EntryPath.validate(path)
             guard let kind = EntryKind(rawValue: rows.int64(2)) else { throw ArchiveError(.damaged, "index: \(display(path)) has unknown kind") }
             guard seen[path] == nil else { throw ArchiveError(.unsafe, "index: duplicate path \(display(path))") }
-            // No entry may sit beneath a symlink or a file recorded earlier (spec §9).
-            for prefix in EntryPath.parents(of: path) where seen[prefix].map({ $0 != .directory }) ?? false {
+            // No entry may sit beneath a symlink or a file, whichever comes first (spec §9).
+            let parents = EntryPath.parents(of: path)
+            for prefix in parents where seen[prefix].map({ $0 != .directory }) ?? false {
                 throw ArchiveError(.unsafe, "index: \(display(path)) lies beneath the non-directory \(display(prefix))")
             }
             let mode = rows.int64(3), uid = rows.int64(4), gid = rows.int64(5), nsec = rows.int64(7), size = rows.int64(8)
@@ -228,7 +251,11 @@ public struct ArchiveIndex: Sendable {
             case .directory:
                 guard target == nil, ordinals.isEmpty, size == 0 else { throw ArchiveError(.damaged, "index: directory \(display(path)) is malformed") }
             }
+            if kind != .directory, containing.contains(path) {
+                throw ArchiveError(.unsafe, "index: \(display(path)) is not a directory, but earlier entries lie beneath it")
+            }
             seen[path] = kind
+            containing.formUnion(parents)
             if kind == .file { fileSizes[path] = size }
             entries.append(Entry(id: id, path: path, kind: kind, mode: UInt32(mode), uid: UInt32(uid), gid: UInt32(gid), mtimeSeconds: rows.int64(6),
                                  mtimeNanoseconds: nsec, size: size, target: target, chunks: ordinals))

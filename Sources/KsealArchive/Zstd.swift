@@ -47,13 +47,21 @@ final class ZstdCompressor {
 }
 
 /// A zstd decompression context with a bounded window, reused on one thread.
+///
+/// Decompression is one call into a buffer of exactly the declared content size, which needs no
+/// window buffer, and libzstd ignores `ZSTD_d_windowLogMax` there (measured with libzstd 1.5.4:
+/// frames declaring windows of 2^18 to 2^28 decoded under a 2^17 limit). The limit is therefore
+/// checked here, on the frame header (RFC 8878 §3.1.1.1.2), so kseal refuses exactly the frames
+/// that a streaming reader with the spec's bound (§6, §8) would.
 final class ZstdDecompressor {
     private let context: OpaquePointer
+    private let windowLogMax: Int32
 
     /// - Parameter windowLogMax: the largest window a frame may ask for (log2 bytes).
     init(windowLogMax: Int32) throws {
         guard let context = ZSTD_createDCtx() else { throw ArchiveError(.internal, "zstd: cannot allocate a decompression context") }
         self.context = context
+        self.windowLogMax = windowLogMax
         if ZSTD_isError(ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, windowLogMax)) != 0 {
             throw ArchiveError(.internal, "zstd: cannot bound the window")
         }
@@ -72,6 +80,9 @@ final class ZstdDecompressor {
             let shown = declared >= ZSTD_CONTENTSIZE_ERROR ? "no valid size" : "\(declared) bytes"
             throw ArchiveError(.damaged, "\(what): zstd frame declares \(shown), expected \(output.count)")
         }
+        if let window = Self.declaredWindow(input), window > UInt64(1) << windowLogMax {
+            throw ArchiveError(.damaged, "\(what): zstd frame asks for a \(window)-byte window, over the limit of 2^\(windowLogMax)")
+        }
         let result = ZSTD_decompressDCtx(context, output.baseAddress, output.count, input.baseAddress, input.count)
         if ZSTD_isError(result) != 0 {
             throw ArchiveError(.damaged, "\(what): zstd: \(String(cString: ZSTD_getErrorName(result)))")
@@ -79,5 +90,16 @@ final class ZstdDecompressor {
         guard result == output.count else {
             throw ArchiveError(.damaged, "\(what): zstd produced \(result) bytes, expected \(output.count)")
         }
+    }
+
+    /// The Window_Size a frame's header declares, or nil for a single-segment frame (whose window
+    /// is its content size, already checked) or a header too short to tell (left to libzstd).
+    static func declaredWindow(_ frame: UnsafeRawBufferPointer) -> UInt64? {
+        guard frame.count >= 6 else { return nil }
+        let descriptor = frame[4]
+        guard descriptor & 0x20 == 0 else { return nil }  // Single_Segment_flag
+        let exponent = UInt64(frame[5] >> 3), mantissa = UInt64(frame[5] & 7)
+        let base = UInt64(1) << (10 + exponent)
+        return base + base / 8 * mantissa
     }
 }

@@ -46,6 +46,30 @@ final class MaliciousIndexTests: XCTestCase {
         XCTAssertEqual(escaped.trimmingCharacters(in: .whitespacesAndNewlines), "0", "\(what): files appeared beside the target", file: file, line: line)
     }
 
+    /// Opening (not only extracting) must refuse the index, with `code`.
+    private func assertRefusedAtOpen(_ what: String, sql: String, code: ArchiveError.Code, file: StaticString = #filePath, line: UInt = #line) throws {
+        let image = try HostileArchiveBuilder.indexImage(sql: sql, frames: [])
+        let path = scratch.path + "/refused.kseal"
+        try Fixture.write(try HostileArchiveBuilder.archive(indexImage: image, frames: [], keyFile: Fixture.key, backend: backend), to: path)
+        XCTAssertThrowsError(try ArchiveReader(.file(path), keyFile: Fixture.key, backend: backend), what, file: file, line: line) {
+            XCTAssertEqual(($0 as? ArchiveError)?.code, code, "\(what): \($0)", file: file, line: line)
+        }
+        try assertRefused(what, sql: sql, codes: [code], file: file, line: line)
+    }
+
+    /// The v1 points an independent reader had to guess, each refused with its class (spec §9).
+    func testStorageTypesPrefixesBothWaysAndEmptyLinks() throws {
+        try assertRefusedAtOpen("TEXT path", sql: "INSERT INTO entries VALUES (1, 'f', 2, 493, 0, 0, 0, 0, 0, NULL);", code: .damaged)
+        try assertRefusedAtOpen("TEXT mode", sql: "INSERT INTO entries VALUES (1, CAST('d' AS BLOB), 2, 'abc', 0, 0, 0, 0, 0, NULL);", code: .damaged)
+        try assertRefusedAtOpen("REAL mtime", sql: "INSERT INTO entries VALUES (1, CAST('d' AS BLOB), 2, 493, 0, 0, 1.5, 0, 0, NULL);", code: .damaged)
+        try assertRefusedAtOpen("TEXT link target", sql: "INSERT INTO entries VALUES (1, CAST('l' AS BLOB), 3, 511, 0, 0, 0, 0, 0, 'x');", code: .damaged)
+        try assertRefusedAtOpen("file after entries beneath it", sql: entry(1, "d/x", kind: 2) + entry(2, "d"), code: .unsafe)
+        try assertRefusedAtOpen("symlink after entries beneath it", sql: entry(1, "d/e/x", kind: 2) + entry(2, "d/e", kind: 3, target: "/etc"),
+                          code: .unsafe)
+        try assertRefusedAtOpen("empty symlink target", sql: "INSERT INTO entries VALUES (1, CAST('l' AS BLOB), 3, 511, 0, 0, 0, 0, 0, X'');",
+                          code: .damaged)
+    }
+
     func testHostilePaths() throws {
         let up = String(repeating: "../", count: 8) + String(outside.dropFirst())
         try assertRefused("absolute path", sql: entry(1, outside + "/pwned"))

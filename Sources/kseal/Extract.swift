@@ -24,6 +24,9 @@ struct Extract: ParsableCommand {
           help: "Follow symbolic links already in DIR that lead to directories inside it (merged /usr), instead of refusing to write through them.")
     var keepDirectorySymlink = false
 
+    @Flag(name: .customLong("no-same-owner"), help: "Do not restore owners (nor set-id bits), even as root.")
+    var noSameOwner = false
+
     @Flag(name: .long, help: "Write the selected files' contents to standard output instead.")
     var stdout = false
 
@@ -56,6 +59,7 @@ struct Extract: ParsableCommand {
             options.selection = (paths + BulkPaths.taken).map(\.pathBytes)
             options.stripComponents = stripComponents
             options.keepDirectorySymlinks = keepDirectorySymlink
+            if noSameOwner { options.restoreOwnership = false }
             options.progress = progressOptions.meter(command: "extract", quiet: cryptoOptions.quiet)
             let report = try Extractor.extract(reader, to: stdout ? .standardOutput : .directory(directory), options: options)
             options.progress?.finish()

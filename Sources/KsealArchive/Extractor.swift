@@ -146,14 +146,14 @@ public final class Extractor {
     }
 
     private func extract(into target: TargetDirectory) throws {
+        // Each entry as it is written (stripped); one stripped away counts as not selected.
+        let placedEntries = reader.index.entries.map(placed)
         var selected = try selectedEntries()
-        if options.stripComponents > 0 {
-            for entry in reader.index.entries where stripped(entry.path) == nil { selected.remove(entry.id) }
-        }
+        for (archived, placement) in zip(reader.index.entries, placedEntries) where placement == nil { selected.remove(archived.id) }
         try planReuse(selected)
         var directories: [Entry] = []
-        for archived in reader.index.entries {
-            guard selected.contains(archived.id), let entry = placed(archived) else {
+        for (archived, placement) in zip(reader.index.entries, placedEntries) {
+            guard selected.contains(archived.id), let entry = placement else {
                 if archived.kind == .file { try pass(over: archived, target: target) }
                 continue
             }
@@ -316,17 +316,12 @@ public final class Extractor {
         let (parent, name, _) = try target.parent(of: entry.path)
         let temporary = PartFiles.name()
         try parent.makeSymlink(temporary, to: entry.target!).orThrow("symlink", display(entry.path))
-        do {
+        try publish(temporary, as: name, in: parent, path: entry.path) {
             if options.restoreOwnership {
                 try parent.setOwner(of: temporary, uid: entry.uid, gid: entry.gid).orThrow("lchown", display(entry.path))
             }
             try parent.setModificationTime(of: temporary, seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds)
                 .orThrow("utimensat", display(entry.path))
-            try parent.rename(temporary, to: name).orThrow("rename", display(entry.path))
-        } catch {
-            // Best effort: a part left behind is swept by the next writer here (PartFiles).
-            _ = parent.remove(temporary)
-            throw error
         }
         report.restored += 1
     }
@@ -343,11 +338,22 @@ public final class Extractor {
         let (parent, name, _) = try target.parent(of: entry.path)
         let temporary = PartFiles.name()
         try sourceParent.link(source.name, to: parent, as: temporary).orThrow("link", display(entry.path))
-        do { try parent.rename(temporary, to: name).orThrow("rename", display(entry.path)) } catch {
-            _ = parent.remove(temporary)  // best effort, as for symlinks
+        try publish(temporary, as: name, in: parent, path: entry.path)
+        report.restored += 1
+    }
+
+    /// Gives a node just made under the part name `temporary` its metadata (`prepare`), then its
+    /// name. On failure the part is removed, best effort: one left behind is swept by the next
+    /// writer in that directory (PartFiles).
+    private func publish(_ temporary: [UInt8], as name: [UInt8], in parent: SystemFile, path: [UInt8],
+                         prepare: () throws -> Void = {}) throws {
+        do {
+            try prepare()
+            try parent.rename(temporary, to: name).orThrow("rename", display(path))
+        } catch {
+            _ = parent.remove(temporary)
             throw error
         }
-        report.restored += 1
     }
 
     /// Owner (when allowed), mode and mtime. Set-id bits are restored only with ownership.

@@ -25,8 +25,6 @@ public struct PathPatterns: Sendable {
         }
     }
 
-    public var isEmpty: Bool { patterns.isEmpty }
-
     /// Whether `stored` (a stored name, relative and without `.` components) is excluded.
     public func matches(_ stored: [UInt8]) -> Bool {
         guard !patterns.isEmpty, !stored.isEmpty else { return false }

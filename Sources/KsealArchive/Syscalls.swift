@@ -21,7 +21,6 @@ struct Errno: Error, Equatable {
     static let tooManySymbolicLinks = Errno(rawValue: ELOOP)
     static let notDirectory = Errno(rawValue: ENOTDIR)
     static let permissionDenied = Errno(rawValue: EPERM)
-    static let noSuchProcess = Errno(rawValue: ESRCH)
 }
 
 /// A failed file-system call: the call, the path and errno. Wrapped in an ``ArchiveError`` `.io`.

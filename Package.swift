@@ -34,8 +34,8 @@ let package = Package(
         .target(
             name: "KsealArchive",
             dependencies: ["KsealCrypto", "CZstd", "CSQLite", "CSystemShim"],
-            // A link to Formats/kseal-index-v1.sql, compiled in: the writer runs the normative text itself.
-            resources: [.embedInCode("kseal-index-v1.sql")]
+            // Links to Formats/kseal-index-v{1,2}.sql, compiled in: the writer runs the normative text itself.
+            resources: [.embedInCode("kseal-index-v1.sql"), .embedInCode("kseal-index-v2.sql")]
         ),
         .executableTarget(
             name: "kseal",

@@ -43,3 +43,16 @@ int kseal_limit_malloc_arenas(int count) { return mallopt(M_ARENA_MAX, count); }
 int kseal_punch_hole(int fd, int64_t offset, int64_t length) {
     return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
 }
+
+#include <sys/sysmacros.h>
+uint32_t kseal_major(uint64_t device) { return major(device); }
+uint32_t kseal_minor(uint64_t device) { return minor(device); }
+uint64_t kseal_makedev(uint32_t major, uint32_t minor) { return makedev(major, minor); }
+int kseal_seek_data(void) { return SEEK_DATA; }
+int kseal_seek_hole(void) { return SEEK_HOLE; }
+
+#include <sys/xattr.h>
+ssize_t kseal_llistxattr(const char *path, char *list, size_t size) { return llistxattr(path, list, size); }
+ssize_t kseal_lgetxattr(const char *path, const char *name, void *value, size_t size) { return lgetxattr(path, name, value, size); }
+int kseal_lsetxattr(const char *path, const char *name, const void *value, size_t size) { return lsetxattr(path, name, value, size, 0); }
+int kseal_fsetxattr(int fd, const char *name, const void *value, size_t size) { return fsetxattr(fd, name, value, size, 0); }

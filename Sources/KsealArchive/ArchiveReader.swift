@@ -128,7 +128,7 @@ public final class ArchiveReader {
             }
             defer { wipe(&dataKey) }
             // 4. Key commitment, then 5. the header MAC: now header and slots are authentic.
-            subkeys = try Subkeys(backend: backend, dataKey: dataKey, archiveID: header.archiveID)
+            subkeys = try Subkeys(backend: backend, dataKey: dataKey, archiveID: header.archiveID, version: header.version)
             guard constantTimeEqual(subkeys.commitment, header.keyCommitment) else {
                 throw ArchiveError(.damaged, "key commitment mismatch: the key slot does not belong to this header")
             }
@@ -163,7 +163,7 @@ public final class ArchiveReader {
         for segment in 0..<count {
             let plainCount = min(remaining, Int(header.chunkSize))
             let sealed = try source.read(plainCount + FormatV1.tagSize, what: "index segment \(segment)")
-            let aad = indexAAD(archiveID: header.archiveID, segment: segment, segmentCount: count)
+            let aad = indexAAD(version: header.version, archiveID: header.archiveID, segment: segment, segmentCount: count)
             do {
                 compressed += try context.open(sealed, nonce: counterNonce(segment), aad: aad)
             } catch let error as CryptoError where error.code == .authenticationFailed {

@@ -1,9 +1,22 @@
+import CSystemShim
 #if canImport(Glibc)
 import Glibc
 #endif
 import KsealCrypto
 
 /// Settings for ``ArchiveWriter``.
+/// An owner or group that create records for every entry (`--owner`, `--group`): the number,
+/// and the name to record beside it in format 2 (nil: the name this machine has for the number).
+public struct OwnerOverride: Sendable, Equatable {
+    public var id: UInt32
+    public var name: [UInt8]?
+
+    public init(id: UInt32, name: [UInt8]? = nil) {
+        self.id = id
+        self.name = name
+    }
+}
+
 public struct CreateOptions: Sendable {
     /// zstd level for chunks and the index.
     public var compressionLevel: Int32 = 3
@@ -12,8 +25,10 @@ public struct CreateOptions: Sendable {
     public var secrets: ArchiveSecrets?
     /// Record this owner and group instead of each file's (`--owner`, `--group`; vectors use them
     /// to reproduce on any machine).
-    public var uidOverride: UInt32?
-    public var gidOverride: UInt32?
+    public var ownerOverride: OwnerOverride?
+    public var groupOverride: OwnerOverride?
+    /// Record numbers only, no owner or group names (`--numeric-owner`; format 2).
+    public var numericOwner = false
     /// Record this modification time (seconds, nanoseconds) instead of each file's (`--mtime`);
     /// with ``clampMtime``, only for files newer than it (`--clamp-mtime`, reproducible builds).
     public var mtimeOverride: (seconds: Int64, nanoseconds: Int64)?
@@ -25,6 +40,9 @@ public struct CreateOptions: Sendable {
     public var progress: ProgressMeter?
     /// Replace an existing destination file that is not a kseal archive (`--force`).
     public var replaceForeignFile = false
+    /// The format to write: v2 (the default) records xattrs, devices, FIFOs, owner names and
+    /// zero runs; v1 skips devices and FIFOs and counts the entries whose xattrs it drops.
+    public var formatVersion = FormatVersion.written
     /// Paths left out, with everything under them (`--exclude`, `--exclude-from`).
     public var exclude = try! PathPatterns([])
     /// Stay on the file system of each input: a directory on another one (a mount point) is
@@ -41,7 +59,16 @@ public enum ArchiveDestination: Sendable {
 
 /// What a create did.
 public struct CreateSummary: Sendable {
-    public var files = 0, directories = 0, symlinks = 0, hardLinks = 0, skipped = 0
+    public var files = 0, directories = 0, symlinks = 0, hardLinks = 0
+    /// Inputs not archived: sockets, and in format 1 devices and FIFOs (each also warned about).
+    public var skipped = 0
+    /// Entries whose extended attributes (ACLs, capabilities, labels) were not recorded because
+    /// format 1 has no place for them.
+    public var attributesNotRecorded = 0
+    /// Whether anything the inputs held is not in the archive: the CLI's status 7.
+    public var hasLosses: Bool { skipped > 0 || attributesNotRecorded > 0 }
+    /// Devices and FIFOs (format v2).
+    public var specialFiles = 0
     /// Paths left out by ``CreateOptions/exclude``, and mount points not descended into.
     public var excluded = 0, mountPoints = 0
     public var inputBytes: Int64 = 0
@@ -71,6 +98,7 @@ public final class ArchiveWriter {
     private var fileSizes: [[UInt8]: Int64] = [:]
     /// The archive being written and the one it replaces: never archived into themselves.
     private var exclude = Set<FileIdentity>()
+    private var names = OwnerNames()
     /// The device of the input being walked, for ``CreateOptions/oneFileSystem``.
     private var inputDevice: UInt64 = 0
     private let keyFile: KeyFile
@@ -144,9 +172,9 @@ public final class ArchiveWriter {
         self.warn = warn
         secrets = try options.secrets ?? ArchiveSecrets.fresh()
         do {
-            subkeys = try Subkeys(backend: backend, dataKey: secrets.dataKey, archiveID: secrets.archiveID)
+            subkeys = try Subkeys(backend: backend, dataKey: secrets.dataKey, archiveID: secrets.archiveID, version: options.formatVersion)
         } catch let error as CryptoError { throw ArchiveError.crypto(error, "setting up encryption") }
-        index = try IndexBuilder()
+        index = try IndexBuilder(version: options.formatVersion)
         frames = try unlinkedTemporaryFile(in: framesDirectory)
         pipeline = try ChunkPipeline(backend: backend, chunkKey: subkeys.chunk, archiveID: secrets.archiveID, level: options.compressionLevel,
                                      chunkSize: options.chunkSize, workers: options.workers ?? FrameReader.defaultWorkers, index: index, frames: frames)
@@ -188,13 +216,14 @@ public final class ArchiveWriter {
                 return
             }
         }
-        let owner = (uid: options.uidOverride ?? status.uid, gid: options.gidOverride ?? status.gid)
+        let owner = (uid: options.ownerOverride?.id ?? status.uid, gid: options.groupOverride?.id ?? status.gid)
         var mtime = (status.mtimeSeconds, status.mtimeNanoseconds)
         if let fixed = options.mtimeOverride, !options.clampMtime || mtime > fixed { mtime = fixed }
         switch status.kind {
         case .directory:
             if !stored.isEmpty {
-                _ = pipeline.addEntry(path: stored, kind: .directory, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime, size: 0, target: nil)
+                _ = pipeline.addEntry(path: stored, kind: .directory, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime, size: 0, target: nil,
+                                      extras: try extras(for: source, status: status, uid: owner.uid, gid: owner.gid, kind: .directory))
                 summary.directories += 1
             }
             if options.oneFileSystem && status.device != inputDevice {
@@ -207,18 +236,21 @@ public final class ArchiveWriter {
             }
         case .symlink:
             let target = try readLinkTarget(source)
-            _ = pipeline.addEntry(path: stored, kind: .symlink, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime, size: 0, target: target)
+            _ = pipeline.addEntry(path: stored, kind: .symlink, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime, size: 0, target: target,
+                                  extras: try extras(for: source, status: status, uid: owner.uid, gid: owner.gid, kind: .symlink))
             summary.symlinks += 1
         case .regular:
             guard !stored.isEmpty else { throw ArchiveError(.usage, "\(display(source)): a file needs a name in the archive") }
             if status.linkCount > 1, let first = hardLinkSources[status.identity] {
                 _ = pipeline.addEntry(path: stored, kind: .hardLink, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime,
-                                   size: fileSizes[first] ?? 0, target: first)
+                                      size: fileSizes[first] ?? 0, target: first,
+                                      extras: try extras(for: source, status: status, uid: owner.uid, gid: owner.gid, kind: .hardLink))
                 summary.hardLinks += 1
                 return
             }
             let id = pipeline.addEntry(path: stored, kind: .file, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime,
-                                        size: status.size, target: nil)
+                                        size: status.size, target: nil,
+                                        extras: try extras(for: source, status: status, uid: owner.uid, gid: owner.gid, kind: .file))
             let size = try addContent(of: source, entry: id)
             if size != status.size {
                 warn("\(display(source)): changed size while being read (\(status.size) → \(size) bytes); archived as read")
@@ -229,14 +261,39 @@ public final class ArchiveWriter {
             summary.files += 1
             summary.inputBytes += size
         case .other(let what):
-            warn("\(display(source)): \(what) not archived")
-            summary.skipped += 1
+            guard options.formatVersion == .v2, let kind = status.specialKind, !stored.isEmpty else {
+                warn("\(display(source)): \(what) not archived")
+                summary.skipped += 1
+                return
+            }
+            var extras = try self.extras(for: source, status: status, uid: owner.uid, gid: owner.gid, kind: kind)
+            if kind != .fifo { extras.device = DeviceNumber(major: kseal_major(status.rdev), minor: kseal_minor(status.rdev)) }
+            _ = pipeline.addEntry(path: stored, kind: kind, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime, size: 0, target: nil,
+                                  extras: extras)
+            summary.specialFiles += 1
         }
+    }
+
+    /// What format v2 records beyond v1 for an entry: the owner's and group's names here, and
+    /// the entry's own extended attributes (none for a hard link, which shares its file's).
+    private func extras(for source: [UInt8], status: FileStatus, uid: UInt32, gid: UInt32, kind: EntryKind) throws -> IndexBuilder.Extras {
+        guard options.formatVersion == .v2 else {
+            if kind != .hardLink, try FileAttributes.hasExtendedAttributes(source) { summary.attributesNotRecorded += 1 }
+            return IndexBuilder.Extras()
+        }
+        var extras = IndexBuilder.Extras()
+        if !options.numericOwner {
+            extras.userName = options.ownerOverride.map { $0.name ?? names.user($0.id) } ?? names.user(uid)
+            extras.groupName = options.groupOverride.map { $0.name ?? names.group($0.id) } ?? names.group(gid)
+        }
+        if kind != .hardLink { extras.attributes = try FileAttributes.extendedAttributes(of: source) }
+        return extras
     }
 
     /// Reads a file chunk by chunk into the pipeline.
     private func addContent(of source: [UInt8], entry: Int64) throws -> Int64 {
         let file = try SystemFile.open(bytes: source, flags: O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if options.formatVersion == .v2 { return try addSparseContent(of: file, entry: entry) }
         var total: Int64 = 0
         var sequence = 0
         while true {
@@ -249,6 +306,51 @@ public final class ArchiveWriter {
         return total
     }
 
+    /// Format v2: the file's data regions (`SEEK_DATA`/`SEEK_HOLE`, taken once at its size when
+    /// opened) are cut into chunks from each region's start; the holes between them are not read,
+    /// and a chunk that reads as zeros is not stored. Both become zero runs, adjacent ones merged,
+    /// so an extracted file has its holes exactly where the source had them (a file system that
+    /// cannot tell reports one region, and chunks fall at multiples of the chunk size as in v1).
+    /// - Returns: the bytes the file held as read.
+    private func addSparseContent(of file: SystemFile, entry: Int64) throws -> Int64 {
+        let size = try file.status().size
+        var offset: Int64 = 0, sequence = 0, zeros: Int64 = 0
+        func flushZeros() {
+            guard zeros > 0 else { return }
+            pipeline.addZeros(entry: entry, sequence: sequence, length: zeros)
+            sequence += 1
+            zeros = 0
+        }
+        for region in try FileAttributes.dataRegions(of: file, size: size) {
+            zeros += region.lowerBound - offset
+            offset = region.lowerBound
+            while offset < region.upperBound {
+                let wanted = Int(min(Int64(options.chunkSize), region.upperBound - offset))
+                let count: Int
+                switch try pipeline.read(from: file, at: offset, length: wanted) {
+                case .end:
+                    count = 0
+                case .zeros(let read):
+                    zeros += Int64(read)
+                    count = read
+                case .data(let read):
+                    flushZeros()
+                    pipeline.commitChunk(entry: entry, sequence: sequence)
+                    sequence += 1
+                    count = read
+                }
+                offset += Int64(count)
+                if count < wanted {  // the file shrank while being read: it ends here
+                    flushZeros()
+                    return offset
+                }
+            }
+        }
+        zeros += size - offset  // a hole to the end
+        flushZeros()
+        return size
+    }
+
     /// Writes header, key slot, header MAC, sealed index, frames and end marker (spec §2).
     private func assemble(into output: SystemFile) throws {
         try pipeline.finish()
@@ -257,7 +359,7 @@ public final class ArchiveWriter {
         let (imageLength, compressedIndex) = try index.finish(compressor: ZstdCompressor(level: options.compressionLevel))
         let header = ArchiveHeader(archiveID: secrets.archiveID, keyCommitment: subkeys.commitment, chunkSize: UInt32(options.chunkSize), slotCount: 1,
                                    indexPlainLength: UInt64(imageLength), indexStoredLength: UInt64(compressedIndex.count),
-                                   frameCount: UInt64(pipeline.frameCount), framesLength: UInt64(framesLength))
+                                   frameCount: UInt64(pipeline.frameCount), framesLength: UInt64(framesLength), version: options.formatVersion)
         let frontLength: Int64
         do {
             let slot = try KeyFileSlot.wrap(dataKey: secrets.dataKey, keyFile: keyFile, header: header, slotIndex: 0, backend: backend)
@@ -281,7 +383,7 @@ public final class ArchiveWriter {
             let start = Int(segment) * size
             let piece = Array(compressedIndex[start..<min(start + size, compressedIndex.count)])
             let sealedPiece = try context.seal(piece, nonce: counterNonce(segment),
-                                               aad: indexAAD(archiveID: secrets.archiveID, segment: segment, segmentCount: count))
+                                               aad: indexAAD(version: options.formatVersion, archiveID: secrets.archiveID, segment: segment, segmentCount: count))
             try output.writeAll(sealedPiece)
         }
     }

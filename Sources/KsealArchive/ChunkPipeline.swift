@@ -25,9 +25,21 @@ import Synchronization
 /// semaphores and comes back through its own `free` semaphore.
 final class ChunkPipeline: @unchecked Sendable {
     enum Operation {
-        case entry(path: [UInt8], kind: EntryKind, mode: UInt32, uid: UInt32, gid: UInt32, mtime: (Int64, Int64), size: Int64, target: [UInt8]?)
+        case entry(path: [UInt8], kind: EntryKind, mode: UInt32, uid: UInt32, gid: UInt32, mtime: (Int64, Int64), size: Int64, target: [UInt8]?,
+                   extras: IndexBuilder.Extras)
         case updateSize(id: Int64, size: Int64)
         case chunk(slot: Int, entry: Int64, sequence: Int)
+        /// A run of zero bytes (format v2): recorded, never stored.
+        case zeros(entry: Int64, sequence: Int, length: Int64)
+    }
+
+    /// What ``read(from:at:length:)`` found at an offset.
+    enum Read {
+        /// Bytes now waiting in the batch for ``commitChunk(entry:sequence:)``.
+        case data(Int)
+        /// As many bytes, all zero; nothing was kept.
+        case zeros(Int)
+        case end
     }
 
     /// Chunk sizes per batch: several chunks of a large file for every worker.
@@ -48,6 +60,8 @@ final class ChunkPipeline: @unchecked Sendable {
     private var filling: ChunkBatch
     private var nextBatch = 0
     private var nextEntryID: Int64 = 1
+    /// A chunk read into the filling batch and not yet committed: its length and file.
+    private var pending: (Int, String)?
     /// The first error of either stage; once set, later batches are passed over.
     private let failure = Mutex<(any Error)?>(nil)
     private var firstFailure: (any Error)? { failure.withLock { $0 } }
@@ -77,8 +91,8 @@ final class ChunkPipeline: @unchecked Sendable {
 
     /// Logs an entry row; returns the id it will have.
     func addEntry(path: [UInt8], kind: EntryKind, mode: UInt32, uid: UInt32, gid: UInt32, mtime: (Int64, Int64), size: Int64,
-                  target: [UInt8]?) -> Int64 {
-        filling.log.append(.entry(path: path, kind: kind, mode: mode, uid: uid, gid: gid, mtime: mtime, size: size, target: target))
+                  target: [UInt8]?, extras: IndexBuilder.Extras = IndexBuilder.Extras()) -> Int64 {
+        filling.log.append(.entry(path: path, kind: kind, mode: mode, uid: uid, gid: gid, mtime: mtime, size: size, target: target, extras: extras))
         defer { nextEntryID += 1 }
         return nextEntryID
     }
@@ -90,16 +104,50 @@ final class ChunkPipeline: @unchecked Sendable {
     /// - Throws: read errors, or the error that stopped a stage on an earlier batch.
     func readChunk(from file: SystemFile, entry: Int64, sequence: Int) throws -> Int {
         if filling.count == filling.slots.count || filling.used + chunkSize > filling.plain.count { try submit() }
-        let batch = filling
-        let slot = batch.slots[batch.count]
-        let count = try file.readFully(into: UnsafeMutableRawBufferPointer(rebasing: batch.plain[batch.used..<(batch.used + chunkSize)]))
+        let count = try file.readFully(into: UnsafeMutableRawBufferPointer(rebasing: filling.plain[filling.used..<(filling.used + chunkSize)]))
         guard count > 0 else { return 0 }
-        slot.reset(offset: batch.used, count: count, path: file.path)
+        progress?.advance(by: count)
+        pending = (count, file.path)
+        commitChunk(entry: entry, sequence: sequence)
+        return count
+    }
+
+    /// Reads up to `length` (at most the chunk size) bytes of `file` at `offset` into the batch
+    /// as one chunk, without committing it (format v2): the caller first records any zero run
+    /// before it, then calls ``commitChunk(entry:sequence:)``. All-zero chunks are not kept.
+    func read(from file: SystemFile, at offset: Int64, length: Int) throws -> Read {
+        precondition(length > 0 && length <= chunkSize)
+        if filling.count == filling.slots.count || filling.used + chunkSize > filling.plain.count { try submit() }
+        let region = UnsafeMutableRawBufferPointer(rebasing: filling.plain[filling.used..<(filling.used + length)])
+        let count = try file.pread(into: region, at: offset)
+        guard count > 0 else { return .end }
+        progress?.advance(by: count)
+        if Self.isAllZero(UnsafeRawBufferPointer(rebasing: region[0..<count])) { return .zeros(count) }
+        pending = (count, file.path)
+        return .data(count)
+    }
+
+    /// The chunk ``read(from:at:length:)`` left waiting, as `sequence` of `entry`.
+    func commitChunk(entry: Int64, sequence: Int) {
+        guard let (count, path) = pending else { preconditionFailure("commitChunk without a chunk read") }
+        pending = nil
+        let batch = filling
+        batch.slots[batch.count].reset(offset: batch.used, count: count, path: path)
         batch.log.append(.chunk(slot: batch.count, entry: entry, sequence: sequence))
         batch.used += count
         batch.count += 1
-        progress?.advance(by: count)
-        return count
+    }
+
+    /// Logs a run of zero bytes as `sequence` of `entry` (format v2).
+    func addZeros(entry: Int64, sequence: Int, length: Int64) {
+        filling.log.append(.zeros(entry: entry, sequence: sequence, length: length))
+    }
+
+    private static func isAllZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        // Eight bytes at a time; the tail byte by byte.
+        let words = bytes.count / 8
+        for i in 0..<words where bytes.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != 0 { return false }
+        return bytes[(words * 8)...].allSatisfy { $0 == 0 }
     }
 
     /// Processes everything logged and waits for it: afterwards the index holds every row and
@@ -157,17 +205,19 @@ final class ChunkPipeline: @unchecked Sendable {
             if slot.isNew { frameCount += 1 }
         }
         // 3. Seal the new chunks.
-        let archiveID = archiveID
+        let archiveID = archiveID, version = index.version
         let workers = workers
         runInParallel(items: batch.count, workers: workers.count) { w, i in
-            if batch.slots[i].isNew { workers[w].seal(batch.slots[i], in: batch, archiveID: archiveID) }
+            if batch.slots[i].isNew { workers[w].seal(batch.slots[i], in: batch, archiveID: archiveID, version: version) }
         }
         if let error = batch.firstError() { throw error }
         // 4. Index rows and frames, in order.
         for operation in batch.log {
             switch operation {
-            case .entry(let path, let kind, let mode, let uid, let gid, let mtime, let size, let target):
-                try index.addEntry(path: path, kind: kind, mode: mode, uid: uid, gid: gid, mtime: mtime, size: size, target: target)
+            case .entry(let path, let kind, let mode, let uid, let gid, let mtime, let size, let target, let extras):
+                try index.addEntry(path: path, kind: kind, mode: mode, uid: uid, gid: gid, mtime: mtime, size: size, target: target, extras: extras)
+            case .zeros(let entry, let sequence, let length):
+                try index.addZeros(entry: entry, sequence: sequence, length: length)
             case .updateSize(let id, let size):
                 try index.updateSize(of: id, to: size)
             case .chunk(let i, let entry, let sequence):
@@ -323,11 +373,11 @@ final class ChunkWorker {
     }
 
     /// Seals one new chunk (its stored form: compressed or raw) into the batch's sealed buffer.
-    func seal(_ slot: ChunkSlot, in batch: ChunkBatch, archiveID: [UInt8]) {
+    func seal(_ slot: ChunkSlot, in batch: ChunkBatch, archiveID: [UInt8], version: FormatVersion) {
         let source = slot.compression == .zstd ? batch.stored : batch.plain
         let stored = UnsafeRawBufferPointer(rebasing: source[slot.offset..<(slot.offset + slot.storedCount)])
         let output = UnsafeMutableRawBufferPointer(rebasing: batch.sealed[slot.sealedOffset..<(slot.sealedOffset + slot.storedCount + FormatV1.tagSize)])
-        let aad = frameAAD(archiveID: archiveID, ordinal: UInt64(slot.ordinal), compression: slot.compression, plainLength: slot.count,
+        let aad = frameAAD(version: version, archiveID: archiveID, ordinal: UInt64(slot.ordinal), compression: slot.compression, plainLength: slot.count,
                            storedLength: slot.storedCount, sha256: slot.digest.bytes)
         slot.recordingError {
             slot.sealedCount = try counterNonce(UInt64(slot.ordinal)).withUnsafeBytes { nonce in

@@ -14,6 +14,11 @@ public struct ExtractOptions: Sendable {
     /// Follow symlinks already in the target that lead to directories inside it, instead of
     /// refusing to write through them (`--keep-directory-symlink`; merged /usr).
     public var keepDirectorySymlinks = false
+    /// Leave out kinds of extended attributes (`--no-xattrs`, `--no-acls`, `--no-selinux`); what
+    /// is left out is not counted as lost.
+    public var restoreXattrs = true, restoreACLs = true, restoreSELinux = true
+    /// Restore owners by their numbers only, ignoring recorded names (`--numeric-owner`).
+    public var numericOwner = false
     /// Restore owners (and set-id bits); by default only when running as root.
     public var restoreOwnership = geteuid() == 0
     /// Told the bytes of every chunk passed, against the total of the archive's chunks.
@@ -37,6 +42,9 @@ public struct ExtractReport: Sendable {
     public var refused: [VerifyReport.Damage] = []
     public var ioFailures: [VerifyReport.Damage] = []
     public var archiveProblems: [String] = []
+    /// What could not be restored, by kind ("security.* extended attributes", "device nodes"),
+    /// with how many (format v2): the entries themselves were restored.
+    public var losses: [String: Int] = [:]
     public var isComplete: Bool { failed.isEmpty && refused.isEmpty && ioFailures.isEmpty && archiveProblems.isEmpty }
 }
 
@@ -70,6 +78,8 @@ public final class Extractor {
     /// Chunks a selected entry uses again after the entry that first brings them: only these are
     /// kept aside (in the spool) when their first copy is not written to a file.
     private var neededLater = Set<Int>()
+    /// Target-side ids for the names an archive records (format v2).
+    private var owners = OwnerIDs()
 
     /// - Throws: ``ArchiveError`` only for failures that stop the whole extraction (I/O on the
     ///   target directory itself, a crypto backend failure); per-entry problems are in the report.
@@ -165,6 +175,7 @@ public final class Extractor {
                     directories.append(entry)
                 case .symlink: try makeSymlink(entry, target: target)
                 case .hardLink: try makeHardLink(entry, target: target)
+                case .characterDevice, .blockDevice, .fifo: try makeSpecial(entry, target: target)
                 }
             } catch let error as ArchiveError {
                 record(error, for: entry.path)
@@ -264,7 +275,15 @@ public final class Extractor {
         var offset: Int64 = 0
         var written: [Int] = []
         do {
-            for ordinal in entry.chunks {
+            for extent in entry.extents ?? entry.chunks.map(Extent.chunk) {
+                guard case .chunk(let ordinal) = extent else {
+                    // A zero run: a hole, nothing written (format v2).
+                    if case .zeros(let count) = extent, failure == nil {
+                        try pending.file.skip(count)
+                        offset += count
+                    }
+                    continue
+                }
                 let isNew = ordinal == frames.nextOrdinal
                 do {
                     if isNew {
@@ -288,6 +307,8 @@ public final class Extractor {
                 }
             }
             if failure == nil {
+                // Trailing zeros are a hole too: the length is set, not written.
+                if entry.extents != nil { try pending.file.setLength(entry.size) }
                 try applyMetadata(entry, to: pending.file)
                 try pending.publish(as: name, shownAs: display(entry.path))
             }
@@ -318,7 +339,14 @@ public final class Extractor {
         try parent.makeSymlink(temporary, to: entry.target!).orThrow("symlink", display(entry.path))
         try publish(temporary, as: name, in: parent, path: entry.path) {
             if options.restoreOwnership {
-                try parent.setOwner(of: temporary, uid: entry.uid, gid: entry.gid).orThrow("lchown", display(entry.path))
+                let owner = owners.resolve(entry, numeric: options.numericOwner)
+                try parent.setOwner(of: temporary, uid: owner.uid, gid: owner.gid).orThrow("lchown", display(entry.path))
+            }
+            for attribute in entry.extendedAttributes where isWanted(attribute) {
+                // Linux allows only trusted.* and security.* on a symlink itself.
+                if case .failure = parent.setLinkAttribute(of: temporary, attribute.name, attribute.value) {
+                    report.losses[Self.lossKind(of: attribute.name), default: 0] += 1
+                }
             }
             try parent.setModificationTime(of: temporary, seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds)
                 .orThrow("utimensat", display(entry.path))
@@ -356,14 +384,82 @@ public final class Extractor {
         }
     }
 
+    /// Extended attributes (format v2), after owner and mode (a later chown would clear
+    /// `security.capability`), that one last. What may not be set here (another user's
+    /// namespace, a file system without xattrs) is counted by namespace, not fatal.
+    private func applyAttributes(_ entry: Entry, to file: SystemFile) {
+        let capability = Array("security.capability".utf8)
+        let wanted = entry.extendedAttributes.filter(isWanted)
+        let ordered = wanted.filter { $0.name != capability } + wanted.filter { $0.name == capability }
+        for attribute in ordered {
+            if case .failure = file.setAttribute(attribute.name, attribute.value) {
+                report.losses[Self.lossKind(of: attribute.name), default: 0] += 1
+            }
+        }
+    }
+
+    /// Whether the options ask for this attribute: ACLs, the SELinux label and all others each
+    /// have their switch.
+    private func isWanted(_ attribute: ExtendedAttribute) -> Bool {
+        if attribute.name.starts(with: "system.posix_acl".utf8) { return options.restoreACLs }
+        if attribute.name.elementsEqual("security.selinux".utf8) { return options.restoreSELinux }
+        return options.restoreXattrs
+    }
+
+    /// How a lost attribute is reported: by namespace, ACLs by name.
+    private static func lossKind(of name: [UInt8]) -> String {
+        if name.starts(with: "system.posix_acl".utf8) { return "ACLs" }
+        let namespace = name.split(separator: UInt8(ascii: "."), maxSplits: 1).first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return "\(namespace).* extended attributes"
+    }
+
+    /// A device node or FIFO (format v2), made under a part name and renamed into place. A node
+    /// the user may not make (devices need CAP_MKNOD) is counted as a loss, not an error.
+    private func makeSpecial(_ entry: Entry, target: TargetDirectory) throws {
+        let (parent, name, _) = try target.parent(of: entry.path)
+        let temporary = PartFiles.name()
+        let type: mode_t = switch entry.kind {
+        case .characterDevice: S_IFCHR
+        case .blockDevice: S_IFBLK
+        default: S_IFIFO
+        }
+        let device = entry.device.map { kseal_makedev($0.major, $0.minor) } ?? 0
+        switch parent.makeNode(temporary, type: type, mode: 0o600, device: device) {
+        case .success: break
+        case .failure(let errno) where errno == .permissionDenied && type != S_IFIFO:
+            report.losses["device nodes (need root)", default: 0] += 1
+            return
+        case .failure(let errno): throw ArchiveError.system("mknod", display(entry.path), errno)
+        }
+        do {
+            if options.restoreOwnership {
+                let owner = owners.resolve(entry, numeric: options.numericOwner)
+                try parent.setOwner(of: temporary, uid: owner.uid, gid: owner.gid).orThrow("lchown", display(entry.path))
+            }
+            try parent.setMode(of: temporary, entry.mode & (options.restoreOwnership ? 0o7777 : 0o1777)).orThrow("chmod", display(entry.path))
+            try parent.setModificationTime(of: temporary, seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds)
+                .orThrow("utimensat", display(entry.path))
+            try parent.rename(temporary, to: name).orThrow("rename", display(entry.path))
+        } catch {
+            _ = parent.remove(temporary)  // best effort, as for symlinks
+            throw error
+        }
+        report.restored += 1
+    }
+
     /// Owner (when allowed), mode and mtime. Set-id bits are restored only with ownership.
+    /// Owner, extended attributes, mode, time, in that order: a chown clears
+    /// `security.capability` and the set-id bits, and a read-only mode would stop a non-root
+    /// user setting `user.*` attributes.
     private func applyMetadata(_ entry: Entry, to file: SystemFile) throws {
         var mode = entry.mode
         if options.restoreOwnership {
-            try file.fchown(uid: entry.uid, gid: entry.gid)
+            let owner = owners.resolve(entry, numeric: options.numericOwner)
+            try file.fchown(uid: owner.uid, gid: owner.gid)
         } else {
             mode &= 0o1777
         }
+        applyAttributes(entry, to: file)
         try file.fchmod(mode)
         try file.setModificationTime(seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds)
     }

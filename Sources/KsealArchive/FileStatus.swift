@@ -15,6 +15,9 @@ struct FileStatus {
     let device: UInt64
     let inode: UInt64
     let linkCount: UInt64
+    /// The file type bits (`st_mode & S_IFMT`) and, for devices, the device number.
+    let fileType: mode_t
+    let rdev: UInt64
 
     init(_ st: stat) {
         switch st.st_mode & S_IFMT {
@@ -36,6 +39,8 @@ struct FileStatus {
         device = UInt64(st.st_dev)
         inode = UInt64(st.st_ino)
         linkCount = UInt64(st.st_nlink)
+        fileType = st.st_mode & S_IFMT
+        rdev = UInt64(st.st_rdev)
     }
 
     /// `lstat`: never follows a final symlink.
@@ -46,6 +51,16 @@ struct FileStatus {
     }
 
     var identity: FileIdentity { FileIdentity(device: device, inode: inode) }
+
+    /// The format v2 entry kind of a device or FIFO; nil for everything else.
+    var specialKind: EntryKind? {
+        switch fileType {
+        case S_IFCHR: .characterDevice
+        case S_IFBLK: .blockDevice
+        case S_IFIFO: .fifo
+        default: nil
+        }
+    }
 }
 
 /// A file's identity on its file system, to find hard links.

@@ -4,7 +4,6 @@
 /// Format constants (spec §2).
 public enum FormatV1 {
     public static let magic: [UInt8] = [0x4B, 0x53, 0x45, 0x41, 0x4C, 0x00, 0x0D, 0x0A]  // "KSEAL\0\r\n"
-    public static let version: UInt16 = 1
     /// Suite 1: AES-256-GCM, HKDF-SHA256, SHA-256.
     public static let suiteAES256GCM: UInt8 = 1
     /// Compression 1: zstd.
@@ -39,14 +38,32 @@ public enum KeySlotKind: UInt16, Sendable {
     case keyFile = 1
 }
 
+/// The format versions kseal reads (spec §2, `version`); it writes ``written``.
+public enum FormatVersion: UInt16, Sendable, CaseIterable {
+    case v1 = 1
+    /// Formats/kseal-archive-v2.md: v1 and extended attributes, devices, FIFOs, owner names, holes.
+    case v2 = 2
+    /// What create writes unless told otherwise (`create --format 1` writes v1 for older readers).
+    public static let written = FormatVersion.v2
+
+    /// The HKDF labels and slot AAD prefix of this version (spec §3): `kseal/vN/…`, so no key of
+    /// one version can serve another.
+    var labels: Labels { Labels(self) }
+}
+
 /// HKDF labels (spec §3).
-enum Label {
-    static let keyFileSlot = Array("kseal/v1/slot/key-file".utf8)
-    static let slotAAD = Array("kseal/v1/slot".utf8)
-    static let chunk = Array("kseal/v1/chunk".utf8)
-    static let index = Array("kseal/v1/index".utf8)
-    static let header = Array("kseal/v1/header".utf8)
-    static let commit = Array("kseal/v1/commit".utf8)
+struct Labels {
+    let keyFileSlot, slotAAD, chunk, index, header, commit: [UInt8]
+
+    init(_ version: FormatVersion) {
+        let prefix = "kseal/v\(version.rawValue)/"
+        keyFileSlot = Array((prefix + "slot/key-file").utf8)
+        slotAAD = Array((prefix + "slot").utf8)
+        chunk = Array((prefix + "chunk").utf8)
+        index = Array((prefix + "index").utf8)
+        header = Array((prefix + "header").utf8)
+        commit = Array((prefix + "commit").utf8)
+    }
 }
 
 /// The fixed 128-byte header (spec §2).
@@ -59,11 +76,12 @@ public struct ArchiveHeader: Equatable, Sendable {
     public var indexStoredLength: UInt64
     public var frameCount: UInt64
     public var framesLength: UInt64
+    public var version = FormatVersion.written
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: FormatV1.headerSize)
         w.append(FormatV1.magic)
-        w.append(le: FormatV1.version)
+        w.append(le: version.rawValue)
         w.append(FormatV1.suiteAES256GCM)
         w.append(FormatV1.compressionZstd)
         w.append(le: UInt32(0))
@@ -88,8 +106,10 @@ public struct ArchiveHeader: Equatable, Sendable {
         guard bytes.count == FormatV1.headerSize else { throw ArchiveError(.damaged, "truncated header: \(bytes.count) of \(FormatV1.headerSize) bytes") }
         var r = ByteReader(bytes)
         guard r.take(8) == FormatV1.magic else { throw ArchiveError(.damaged, "not a kseal archive (bad magic)") }
-        let version: UInt16 = r.le()
-        guard version == FormatV1.version else { throw ArchiveError(.unsupported, "archive format version \(version); this kseal reads version \(FormatV1.version)") }
+        let versionNumber: UInt16 = r.le()
+        guard let version = FormatVersion(rawValue: versionNumber) else {
+            throw ArchiveError(.unsupported, "archive format version \(versionNumber); this kseal reads versions 1 and 2")
+        }
         let suite: UInt8 = r.le()
         guard suite == FormatV1.suiteAES256GCM else { throw ArchiveError(.unsupported, "unknown cipher suite \(suite)") }
         let compression: UInt8 = r.le()
@@ -99,7 +119,8 @@ public struct ArchiveHeader: Equatable, Sendable {
         let archiveID = r.take(32), keyCommitment = r.take(32)
         let chunkSize: UInt32 = r.le(), slotCount: UInt16 = r.le(), reserved16: UInt16 = r.le()
         let header = ArchiveHeader(archiveID: archiveID, keyCommitment: keyCommitment, chunkSize: chunkSize, slotCount: slotCount,
-                                   indexPlainLength: r.le(), indexStoredLength: r.le(), frameCount: r.le(), framesLength: r.le())
+                                   indexPlainLength: r.le(), indexStoredLength: r.le(), frameCount: r.le(), framesLength: r.le(),
+                                   version: version)
         let reserved64: UInt64 = r.le()
         guard reserved16 == 0, reserved64 == 0 else { throw ArchiveError(.damaged, "header: reserved bytes are not zero") }
         let chunk = Int(header.chunkSize)
@@ -157,7 +178,7 @@ func counterNonce(_ n: UInt64) -> [UInt8] {
 /// The key-slot AAD (spec §4).
 func slotAAD(header: ArchiveHeader, slotIndex: UInt16, kind: UInt16) -> [UInt8] {
     var w = ByteWriter(capacity: 80)
-    w.append(Label.slotAAD)
+    w.append(header.version.labels.slotAAD)
     w.append(header.slotBinding)
     w.append(le: slotIndex)
     w.append(le: kind)
@@ -165,11 +186,11 @@ func slotAAD(header: ArchiveHeader, slotIndex: UInt16, kind: UInt16) -> [UInt8] 
 }
 
 /// The frame AAD (spec §6): binds version, suite, compression, archive, ordinal, lengths and hash.
-func frameAAD(archiveID: [UInt8], ordinal: UInt64, compression: FrameCompression, plainLength: Int, storedLength: Int,
+func frameAAD(version: FormatVersion, archiveID: [UInt8], ordinal: UInt64, compression: FrameCompression, plainLength: Int, storedLength: Int,
               sha256: [UInt8]) -> [UInt8] {
     var w = ByteWriter(capacity: FormatV1.frameAADSize)
     w.append(Array("KSFR".utf8))
-    w.append(le: FormatV1.version)
+    w.append(le: version.rawValue)
     w.append(FormatV1.suiteAES256GCM)
     w.append(compression.rawValue)
     w.append(archiveID)
@@ -181,10 +202,10 @@ func frameAAD(archiveID: [UInt8], ordinal: UInt64, compression: FrameCompression
 }
 
 /// The index segment AAD (spec §5).
-func indexAAD(archiveID: [UInt8], segment: UInt64, segmentCount: UInt64) -> [UInt8] {
+func indexAAD(version: FormatVersion, archiveID: [UInt8], segment: UInt64, segmentCount: UInt64) -> [UInt8] {
     var w = ByteWriter(capacity: FormatV1.indexAADSize)
     w.append(Array("KSIX".utf8))
-    w.append(le: FormatV1.version)
+    w.append(le: version.rawValue)
     w.append(FormatV1.suiteAES256GCM)
     w.append(FormatV1.compressionZstd)
     w.append(archiveID)

@@ -259,7 +259,7 @@ final class FrameDecoder {
     func decode(_ slot: FrameSlot, in batch: FrameBatch) {
         let ordinal = slot.ordinal
         let chunk = reader.index.chunks[ordinal]
-        let aad = frameAAD(archiveID: reader.header.archiveID, ordinal: UInt64(ordinal), compression: chunk.compression,
+        let aad = frameAAD(version: reader.header.version, archiveID: reader.header.archiveID, ordinal: UInt64(ordinal), compression: chunk.compression,
                            plainLength: chunk.plainLength, storedLength: chunk.storedLength, sha256: chunk.sha256)
         let plain = UnsafeMutableRawBufferPointer(rebasing: batch.plain[slot.plainOffset..<(slot.plainOffset + chunk.plainLength)])
         let target = chunk.compression == .raw ? plain : UnsafeMutableRawBufferPointer(rebasing: stored[0..<chunk.storedLength])

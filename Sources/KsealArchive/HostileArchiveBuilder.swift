@@ -32,9 +32,10 @@ public enum HostileArchiveBuilder {
 
     /// A SQLite image: kseal's schema (unless `schema` is false) followed by `sql`, and a `chunks`
     /// row per frame unless `chunkRows` is false.
-    public static func indexImage(sql: String, frames: [Frame], schema: Bool = true, chunkRows: Bool = true) throws -> [UInt8] {
+    public static func indexImage(sql: String, frames: [Frame], schema: Bool = true, chunkRows: Bool = true,
+                                  version: FormatVersion) throws -> [UInt8] {
         let database = try Database.inMemory()
-        if schema { try database.execute(IndexSchema.sql) }
+        if schema { try database.execute(IndexSchema.sql(for: version)) }
         if chunkRows {
             var offset = 0
             let insert = try database.prepare("INSERT INTO chunks VALUES (?,?,?,?,?,?)")
@@ -51,14 +52,14 @@ public enum HostileArchiveBuilder {
 
     /// Seals `indexImage` and `frames` into a complete archive readable with `keyFile`.
     public static func archive(indexImage: [UInt8], frames: [Frame], keyFile: KeyFile, backend: any CryptoBackend,
-                               chunkSize: Int = FormatV1.defaultChunkSize) throws -> [UInt8] {
+                               chunkSize: Int = FormatV1.defaultChunkSize, version: FormatVersion) throws -> [UInt8] {
         let secrets = try ArchiveSecrets.fresh()
-        let subkeys = try Subkeys(backend: backend, dataKey: secrets.dataKey, archiveID: secrets.archiveID)
+        let subkeys = try Subkeys(backend: backend, dataKey: secrets.dataKey, archiveID: secrets.archiveID, version: version)
         let compressed = try ZstdCompressor(level: 3).compress(indexImage)
         let framesLength = frames.reduce(0) { $0 + $1.stored.count + FormatV1.tagSize }
         let header = ArchiveHeader(archiveID: secrets.archiveID, keyCommitment: subkeys.commitment, chunkSize: UInt32(chunkSize), slotCount: 1,
                                    indexPlainLength: UInt64(indexImage.count), indexStoredLength: UInt64(compressed.count),
-                                   frameCount: UInt64(frames.count), framesLength: UInt64(framesLength))
+                                   frameCount: UInt64(frames.count), framesLength: UInt64(framesLength), version: version)
         let slot = try KeyFileSlot.wrap(dataKey: secrets.dataKey, keyFile: keyFile, header: header, slotIndex: 0, backend: backend)
         let front = header.encoded() + slot.encoded()
         var out = front + (try backend.makeHMACSHA256(key: subkeys.header).digest(front))
@@ -67,11 +68,11 @@ public enum HostileArchiveBuilder {
         for segment in 0..<segments {
             let start = Int(segment) * chunkSize
             out += try indexContext.seal(Array(compressed[start..<min(start + chunkSize, compressed.count)]), nonce: counterNonce(segment),
-                                         aad: indexAAD(archiveID: secrets.archiveID, segment: segment, segmentCount: segments))
+                                         aad: indexAAD(version: version, archiveID: secrets.archiveID, segment: segment, segmentCount: segments))
         }
         let chunkContext = try backend.aes256GCM(key: subkeys.chunk).makeContext()
         for (ordinal, frame) in frames.enumerated() {
-            let aad = frameAAD(archiveID: secrets.archiveID, ordinal: UInt64(ordinal), compression: frame.compression, plainLength: frame.plainLength,
+            let aad = frameAAD(version: version, archiveID: secrets.archiveID, ordinal: UInt64(ordinal), compression: frame.compression, plainLength: frame.plainLength,
                                storedLength: frame.stored.count, sha256: frame.sha256)
             out += try chunkContext.seal(frame.stored, nonce: counterNonce(UInt64(ordinal)), aad: aad)
         }

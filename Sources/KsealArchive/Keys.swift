@@ -103,16 +103,17 @@ final class Subkeys {
         wipe(&header)
     }
 
-    init(backend: any CryptoBackend, dataKey: [UInt8], archiveID: [UInt8]) throws {
+    init(backend: any CryptoBackend, dataKey: [UInt8], archiveID: [UInt8], version: FormatVersion) throws {
+        let labels = version.labels
         var prk = try HKDFSHA256.extract(backend: backend, inputKey: dataKey, salt: archiveID)
         defer { wipe(&prk) }
         func expand(_ label: [UInt8]) throws -> [UInt8] {
             try HKDFSHA256.expand(backend: backend, pseudoRandomKey: prk, info: label, outputLength: 32)
         }
-        chunk = try expand(Label.chunk)
-        index = try expand(Label.index)
-        header = try expand(Label.header)
-        commitment = try expand(Label.commit)
+        chunk = try expand(labels.chunk)
+        index = try expand(labels.index)
+        header = try expand(labels.header)
+        commitment = try expand(labels.commit)
     }
 }
 
@@ -121,7 +122,7 @@ enum KeyFileSlot {
     static let bodySize = 32 + FormatV1.tagSize
 
     static func wrap(dataKey: [UInt8], keyFile: KeyFile, header: ArchiveHeader, slotIndex: UInt16, backend: any CryptoBackend) throws -> KeySlot {
-        let context = try wrappingContext(keyFile: keyFile, archiveID: header.archiveID, backend: backend)
+        let context = try wrappingContext(keyFile: keyFile, header: header, backend: backend)
         let aad = slotAAD(header: header, slotIndex: slotIndex, kind: KeySlotKind.keyFile.rawValue)
         let body = try context.seal(dataKey, nonce: counterNonce(UInt64(slotIndex)), aad: aad)
         return KeySlot(kind: KeySlotKind.keyFile.rawValue, body: body)
@@ -130,7 +131,7 @@ enum KeyFileSlot {
     /// - Returns: the data key, or nil when this slot does not open with `keyFile`.
     static func unwrap(_ slot: KeySlot, keyFile: KeyFile, header: ArchiveHeader, slotIndex: UInt16, backend: any CryptoBackend) throws -> [UInt8]? {
         guard slot.kind == KeySlotKind.keyFile.rawValue, slot.body.count == bodySize else { return nil }
-        let context = try wrappingContext(keyFile: keyFile, archiveID: header.archiveID, backend: backend)
+        let context = try wrappingContext(keyFile: keyFile, header: header, backend: backend)
         let aad = slotAAD(header: header, slotIndex: slotIndex, kind: slot.kind)
         do {
             return try context.open(slot.body, nonce: counterNonce(UInt64(slotIndex)), aad: aad)
@@ -139,8 +140,9 @@ enum KeyFileSlot {
         }
     }
 
-    private static func wrappingContext(keyFile: KeyFile, archiveID: [UInt8], backend: any CryptoBackend) throws -> any AEADContext {
-        var kek = try HKDFSHA256.deriveKey(backend: backend, inputKey: keyFile.bytes, salt: archiveID, info: Label.keyFileSlot, outputLength: 32)
+    private static func wrappingContext(keyFile: KeyFile, header: ArchiveHeader, backend: any CryptoBackend) throws -> any AEADContext {
+        var kek = try HKDFSHA256.deriveKey(backend: backend, inputKey: keyFile.bytes, salt: header.archiveID,
+                                           info: header.version.labels.keyFileSlot, outputLength: 32)
         defer { wipe(&kek) }
         return try backend.aes256GCM(key: kek).makeContext()
     }

@@ -21,6 +21,10 @@ struct Errno: Error, Equatable {
     static let tooManySymbolicLinks = Errno(rawValue: ELOOP)
     static let notDirectory = Errno(rawValue: ENOTDIR)
     static let permissionDenied = Errno(rawValue: EPERM)
+    static let noData = Errno(rawValue: ENODATA)
+    static let notSupported = Errno(rawValue: EOPNOTSUPP)
+    static let range = Errno(rawValue: ERANGE)
+    static let noSuchDeviceOrAddress = Errno(rawValue: ENXIO)
 }
 
 /// A failed file-system call: the call, the path and errno. Wrapped in an ``ArchiveError`` `.io`.
@@ -184,4 +188,38 @@ func system_readdir(_ stream: OpaquePointer) -> Result<UnsafeMutablePointer<dire
     errno = 0
     if let entry = readdir(stream) { return .success(entry) }
     return errno == 0 ? .success(nil) : .failure(.current)
+}
+
+// MARK: Format v2: extended attributes, holes, special files
+
+func system_llistxattr(_ path: UnsafePointer<CChar>, _ buffer: UnsafeMutableRawBufferPointer) -> Result<Int, Errno> {
+    retryingOnInterrupt { kseal_llistxattr(path, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), buffer.count) }
+}
+
+func system_lgetxattr(_ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>, _ buffer: UnsafeMutableRawBufferPointer) -> Result<Int, Errno> {
+    retryingOnInterrupt { kseal_lgetxattr(path, name, buffer.baseAddress, buffer.count) }
+}
+
+func system_lsetxattr(_ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>, _ value: UnsafeRawBufferPointer) -> Result<Void, Errno> {
+    discarding(retryingOnInterrupt { kseal_lsetxattr(path, name, value.baseAddress, value.count) })
+}
+
+func system_fsetxattr(_ fd: Int32, _ name: UnsafePointer<CChar>, _ value: UnsafeRawBufferPointer) -> Result<Void, Errno> {
+    discarding(retryingOnInterrupt { kseal_fsetxattr(fd, name, value.baseAddress, value.count) })
+}
+
+func system_fchmodat(_ directory: Int32, _ path: UnsafePointer<CChar>, _ mode: mode_t) -> Result<Void, Errno> {
+    discarding(retryingOnInterrupt { fchmodat(directory, path, mode, 0) })
+}
+
+func system_lseek(_ fd: Int32, _ offset: Int64, _ whence: Int32) -> Result<Int64, Errno> {
+    retryingOnInterrupt { Int64(lseek(fd, off_t(offset), whence)) }
+}
+
+func system_mknodat(_ directory: Int32, _ path: UnsafePointer<CChar>, _ mode: mode_t, _ device: UInt64) -> Result<Void, Errno> {
+    discarding(retryingOnInterrupt { mknodat(directory, path, mode, dev_t(device)) })
+}
+
+func system_ftruncate(_ fd: Int32, _ length: Int64) -> Result<Void, Errno> {
+    discarding(retryingOnInterrupt { ftruncate(fd, off_t(length)) })
 }

@@ -88,6 +88,22 @@ final class SystemFile {
         try times.withUnsafeBufferPointer { system_futimens(descriptor, $0.baseAddress!) }.orThrow("futimens", path)
     }
 
+    /// Moves the write position `count` bytes on, leaving a hole (format v2 zero runs).
+    func skip(_ count: Int64) throws { _ = try system_lseek(descriptor, count, SEEK_CUR).orThrow("lseek", path) }
+
+    /// Sets the file's length; growing it adds a hole.
+    func setLength(_ length: Int64) throws { try system_ftruncate(descriptor, length).orThrow("ftruncate", path) }
+
+    /// Sets an extended attribute on the open file.
+    func setAttribute(_ name: [UInt8], _ value: [UInt8]) -> Result<Void, Errno> {
+        value.withUnsafeBytes { v in withCPath(name) { system_fsetxattr(descriptor, $0, v) } }
+    }
+
+    /// Makes a device node or FIFO `name` here (`mknodat`; `type` is S_IFCHR, S_IFBLK or S_IFIFO).
+    func makeNode(_ name: [UInt8], type: mode_t, mode: mode_t, device: UInt64) -> Result<Void, Errno> {
+        withCPath(name) { system_mknodat(descriptor, $0, type | mode, device) }
+    }
+
     /// Takes an exclusive lock without waiting (`flock`).
     func lock() -> Result<Void, Errno> { system_flock(descriptor, LOCK_EX | LOCK_NB) }
 
@@ -138,6 +154,18 @@ final class SystemFile {
     func setModificationTime(of name: [UInt8], seconds: Int64, nanoseconds: Int64) -> Result<Void, Errno> {
         let times = Self.modificationOnly(seconds: seconds, nanoseconds: nanoseconds)
         return times.withUnsafeBufferPointer { t in withCPath(name) { system_utimensat(descriptor, $0, t.baseAddress!, AT_SYMLINK_NOFOLLOW) } }
+    }
+
+    /// An extended attribute of `name` itself, a symlink's own included (`lsetxattr`).
+    func setLinkAttribute(of name: [UInt8], _ attribute: [UInt8], _ value: [UInt8]) -> Result<Void, Errno> {
+        // lsetxattr takes a path: this directory's, by /proc/self/fd, then the name.
+        let path = Array("/proc/self/fd/\(descriptor)/".utf8) + name
+        return value.withUnsafeBytes { v in withCPath(path) { p in withCPath(attribute) { system_lsetxattr(p, $0, v) } } }
+    }
+
+    /// The mode of `name` (never through a symlink: kseal only calls it on nodes it just made).
+    func setMode(of name: [UInt8], _ mode: UInt32) -> Result<Void, Errno> {
+        withCPath(name) { system_fchmodat(descriptor, $0, mode_t(mode)) }
     }
 
     /// The owner of `name` itself (a symlink's own).

@@ -49,7 +49,7 @@ public enum Verifier {
             case .hardLink:
                 report.files += 1
                 if let target = entry.target, let reason = damaged[target] { damaged[entry.path] = "hard link to a damaged file: \(reason)" }
-            case .directory, .symlink:
+            case .directory, .symlink, .characterDevice, .blockDevice, .fifo:
                 continue
             }
             if let reason = damaged[entry.path] { report.damagedFiles.append(.init(path: entry.path, reason: reason)) }

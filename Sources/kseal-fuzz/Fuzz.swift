@@ -29,10 +29,14 @@ public func ksealFuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMuta
 enum Replay {
     static func main() throws {
         var arguments = Array(CommandLine.arguments.dropFirst())
-        if arguments.first == "--write-seeds", arguments.count == 3 {
+        if arguments.first == "--write-seeds", arguments.count >= 3 {
             let vector = Array(try Data(contentsOf: URL(fileURLWithPath: arguments[2])))
             for (i, seed) in try FuzzHarness.seeds(vectorArchive: vector).enumerated() {
                 try Data(seed).write(to: URL(fileURLWithPath: arguments[1] + "/seed-mode\(i)"))
+            }
+            // Further vectors (same key) are further whole-archive seeds: the v2 vector's.
+            for (i, path) in arguments.dropFirst(3).enumerated() {
+                try Data([0] + Array(try Data(contentsOf: URL(fileURLWithPath: path)))).write(to: URL(fileURLWithPath: arguments[1] + "/seed-mode0-\(i + 2)"))
             }
             return
         }

@@ -31,11 +31,14 @@ struct Create: ParsableCommand {
     @Option(name: .customLong("exclude-from"), help: ArgumentHelp("Read exclude patterns from FILE, one per line.", valueName: "file"))
     var excludeFrom: [String] = []
 
-    @Option(name: .customLong("owner"), help: ArgumentHelp("Record this owner for every entry: a name, a number, or NAME:NUMBER.", valueName: "user"))
+    @Option(name: .customLong("owner"), help: ArgumentHelp("Record this owner for every entry: a name, a number, or NAME:NUMBER (the name is recorded, the number wins).", valueName: "user"))
     var owner: String?
 
-    @Option(name: .customLong("group"), help: ArgumentHelp("Record this group for every entry: a name, a number, or NAME:NUMBER.", valueName: "group"))
+    @Option(name: .customLong("group"), help: ArgumentHelp("Record this group for every entry: a name, a number, or NAME:NUMBER (the name is recorded, the number wins).", valueName: "group"))
     var group: String?
+
+    @Flag(name: .customLong("numeric-owner"), help: "Record owner and group numbers only, not this machine's names for them (format 2).")
+    var numericOwner = false
 
     @Option(name: .customLong("mtime"),
             help: ArgumentHelp("Record this modification time for every entry: @SECONDS or a UTC date YYYY-MM-DD[THH:MM[:SS]].", valueName: "date"))
@@ -52,6 +55,10 @@ struct Create: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("zstd compression level, 1 to 19.", valueName: "n"))
     var level: Int32 = 3
 
+    @Option(name: .customLong("format"),
+            help: ArgumentHelp("Archive format: 2 (the default), or 1 for kseal 0.1 readers: no xattrs, ACLs, devices, FIFOs, owner names or holes.", valueName: "n"))
+    var format: UInt16 = 2
+
     @Flag(name: .long, help: "Replace an existing file at the archive's path even if it is not a kseal archive.")
     var force = false
 
@@ -62,8 +69,9 @@ struct Create: ParsableCommand {
         guard !paths.isEmpty || !BulkPaths.taken.isEmpty || !filesFrom.isEmpty else { throw ValidationError("name at least one path to archive, or a list with -T") }
         guard (1...19).contains(level) else { throw ValidationError("--level must be 1 to 19") }
         if clampMtime && mtime == nil { throw ValidationError("--clamp-mtime needs --mtime") }
-        _ = try owner.map(Overrides.uid)
-        _ = try group.map(Overrides.gid)
+        guard FormatVersion(rawValue: format) != nil else { throw ValidationError("--format must be 1 or 2") }
+        _ = try owner.map(Overrides.owner)
+        _ = try group.map(Overrides.group)
         _ = try mtime.map(Overrides.mtime)
     }
 
@@ -78,10 +86,12 @@ struct Create: ParsableCommand {
             options.compressionLevel = level
             options.replaceForeignFile = force
             options.oneFileSystem = oneFileSystem
-            options.uidOverride = try owner.map(Overrides.uid)
-            options.gidOverride = try group.map(Overrides.gid)
+            options.formatVersion = FormatVersion(rawValue: format)!
+            options.ownerOverride = try owner.map(Overrides.owner)
+            options.groupOverride = try group.map(Overrides.group)
             options.mtimeOverride = try mtime.map(Overrides.mtime)
             options.clampMtime = clampMtime
+            options.numericOwner = numericOwner
             let separator = nullSeparated ? 0 : UInt8(ascii: "\n")
             options.exclude = try PathPatterns(exclude.map(\.pathBytes) + excludeFrom.flatMap { try PathList.read($0, separator: separator) })
             let inputs = try (paths + BulkPaths.taken).map(\.pathBytes) + filesFrom.flatMap { try PathList.read($0, separator: separator) }
@@ -99,6 +109,12 @@ struct Create: ParsableCommand {
                 + (summary.mountPoints > 0 ? "\(summary.mountPoints) mount points not descended into; " : "")
                 + "\(summary.inputBytes) bytes in, \(summary.archiveBytes) bytes out, \(summary.frames) chunks, "
                 + Text.printf("%.2f s", seconds))
+            // What the archive does not hold is counted, and the status says so (as extract's 7).
+            if summary.skipped > 0 { Console.warn("\(summary.skipped) inputs not archived (named above)") }
+            if summary.attributesNotRecorded > 0 {
+                Console.warn("\(summary.attributesNotRecorded) entries' extended attributes (ACLs, capabilities, labels) not recorded: format 1 has none")
+            }
+            if summary.hasLosses { throw ExitCode(ExitStatus.restoredWithLosses.rawValue) }
         }
     }
 }

@@ -14,6 +14,10 @@ enum ExitStatus: Int32, CaseIterable {
     case cryptoUnavailable = 4
     case unsupported = 5
     case refused = 6
+    /// Completed with losses: extract restored every entry but not all metadata (format v2:
+    /// xattrs, ACLs, devices), or create left out inputs (sockets; in format 1 devices, FIFOs
+    /// and xattrs); one line per kind says what and how many.
+    case restoredWithLosses = 7
     case usage = 64
     case internalError = 70
 }

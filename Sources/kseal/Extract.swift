@@ -27,6 +27,18 @@ struct Extract: ParsableCommand {
     @Flag(name: .customLong("no-same-owner"), help: "Do not restore owners (nor set-id bits), even as root.")
     var noSameOwner = false
 
+    @Flag(name: .customLong("numeric-owner"), help: "Restore owners by number, ignoring the names a format 2 archive records.")
+    var numericOwner = false
+
+    @Flag(name: .customLong("no-xattrs"), help: "Do not restore extended attributes (format 2), other than ACLs and SELinux labels.")
+    var noXattrs = false
+
+    @Flag(name: .customLong("no-acls"), help: "Do not restore POSIX ACLs (format 2).")
+    var noACLs = false
+
+    @Flag(name: .customLong("no-selinux"), help: "Do not restore SELinux labels (format 2).")
+    var noSELinux = false
+
     @Flag(name: .long, help: "Write the selected files' contents to standard output instead.")
     var stdout = false
 
@@ -60,6 +72,10 @@ struct Extract: ParsableCommand {
             options.stripComponents = stripComponents
             options.keepDirectorySymlinks = keepDirectorySymlink
             if noSameOwner { options.restoreOwnership = false }
+            options.numericOwner = numericOwner
+            options.restoreXattrs = !noXattrs
+            options.restoreACLs = !noACLs
+            options.restoreSELinux = !noSELinux
             options.progress = progressOptions.meter(command: "extract", quiet: cryptoOptions.quiet)
             let report = try Extractor.extract(reader, to: stdout ? .standardOutput : .directory(directory), options: options)
             options.progress?.finish()
@@ -71,6 +87,8 @@ struct Extract: ParsableCommand {
             if !report.refused.isEmpty { throw ExitCode(ExitStatus.refused.rawValue) }
             if !report.failed.isEmpty || !report.archiveProblems.isEmpty { throw ExitCode(ExitStatus.damaged.rawValue) }
             if !report.ioFailures.isEmpty { throw ExitCode(ExitStatus.ioError.rawValue) }
+            for (kind, count) in report.losses.sorted(by: { $0.key < $1.key }) { Console.error("not restored: \(count) \(kind)") }
+            if !report.losses.isEmpty { throw ExitCode(ExitStatus.restoredWithLosses.rawValue) }
         }
     }
 }

@@ -25,7 +25,7 @@ struct Info: ParsableCommand {
             func count(_ kind: EntryKind) -> Int { entries.filter { $0.kind == kind }.count }
             func percent(_ part: Int64, _ whole: Int64) -> String { whole == 0 ? "0.0%" : Text.printf("%.1f%%", Double(part) * 100 / Double(whole)) }
             let lines = [
-                "format:        kseal archive v\(FormatV1.version)",
+                "format:        kseal archive v\(header.version.rawValue)",
                 "cipher suite:  \(FormatV1.suiteAES256GCM) (AES-256-GCM, HKDF-SHA256, SHA-256 chunk hashes)",
                 "compression:   zstd per chunk",
                 "archive id:    \(header.archiveID.hexString)",

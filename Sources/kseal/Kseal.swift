@@ -30,5 +30,5 @@ struct Kseal: ParsableCommand {
 }
 
 enum KsealVersion {
-    static let string = "0.1.0"
+    static let string = "0.2.0"
 }

@@ -44,6 +44,9 @@ enum EntryFormat {
         case .directory: "directory"
         case .symlink: "symlink"
         case .hardLink: "hardlink"
+        case .characterDevice: "chardev"
+        case .blockDevice: "blockdev"
+        case .fifo: "fifo"
         }
     }
 
@@ -54,8 +57,16 @@ enum EntryFormat {
         case .directory: "d"
         case .symlink: "l"
         case .hardLink: "h"
+        case .characterDevice: "c"
+        case .blockDevice: "b"
+        case .fifo: "p"
         }
-        return "\(type)\(permissionString(entry.mode)) \(entry.uid)/\(entry.gid) \(String(entry.size).leftPadded(12)) \(Text.utcTimestamp(entry.mtimeSeconds)) "
+        // Names where a format 2 archive records them (as tar -tv), else numbers; a device shows
+        // its numbers where a file shows its size.
+        let owner = entry.userName.map { String(decoding: $0, as: UTF8.self) } ?? String(entry.uid)
+        let group = entry.groupName.map { String(decoding: $0, as: UTF8.self) } ?? String(entry.gid)
+        let size = entry.device.map { "\($0.major),\($0.minor)" } ?? String(entry.size)
+        return "\(type)\(permissionString(entry.mode)) \(owner)/\(group) \(size.leftPadded(12)) \(Text.utcTimestamp(entry.mtimeSeconds)) "
     }
 
     /// `rwsr-xr-x` for mode 04755, as `ls -l` shows it: setuid and setgid as `s` in the owner's or
@@ -74,6 +85,17 @@ enum EntryFormat {
                    ("gid", .int(Int64(entry.gid))), ("size", .int(entry.size)), ("mtime", .int(entry.mtimeSeconds)),
                    ("mtime_nsec", .int(entry.mtimeNanoseconds))]
         if let target = entry.target { fields += JSON.pathFields("target", target) }
+        // Format 2 fields, present only when recorded.
+        if let name = entry.userName { fields += JSON.pathFields("user", name) }
+        if let name = entry.groupName { fields += JSON.pathFields("group", name) }
+        if let device = entry.device { fields += [("device_major", .int(Int64(device.major))), ("device_minor", .int(Int64(device.minor)))] }
+        if !entry.extendedAttributes.isEmpty {
+            fields.append(("xattrs", .array(entry.extendedAttributes.map { .object(JSON.pathFields("name", $0.name) + [("size", .int(Int64($0.value.count)))]) })))
+        }
+        if let extents = entry.extents {
+            let zeros = extents.reduce(Int64(0)) { if case .zeros(let n) = $1 { $0 + n } else { $0 } }
+            fields.append(("zero_bytes", .int(zeros)))
+        }
         return .object(fields)
     }
 }

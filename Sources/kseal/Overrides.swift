@@ -2,30 +2,38 @@
 import Glibc
 #endif
 import ArgumentParser
+import KsealArchive
 
 /// The values of create's `--owner`, `--group` and `--mtime`, as GNU tar takes them.
 enum Overrides {
     /// A user as a name from this machine's user database, a number, or `NAME:NUMBER` (the
-    /// number wins, as in tar, so a build host need not know the target's users).
-    static func uid(_ text: String) throws -> UInt32 {
+    /// number wins, as in tar, so a build host need not know the target's users). A name given
+    /// is what format 2 records; for a number alone, the name this machine has for it.
+    static func owner(_ text: String) throws -> OwnerOverride {
         try id(text, what: "--owner") { name in
             name.withCString { getpwnam($0) }.map { $0.pointee.pw_uid }
         }
     }
 
-    static func gid(_ text: String) throws -> UInt32 {
+    static func group(_ text: String) throws -> OwnerOverride {
         try id(text, what: "--group") { name in
             name.withCString { getgrnam($0) }.map { $0.pointee.gr_gid }
         }
     }
 
-    private static func id(_ text: String, what: String, lookUp: (String) -> UInt32?) throws -> UInt32 {
+    private static func id(_ text: String, what: String, lookUp: (String) -> UInt32?) throws -> OwnerOverride {
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        if let number = UInt32(parts.last!), number != UInt32.max { return number }
-        guard parts.count == 1, !text.isEmpty, let id = lookUp(text) else {
+        let name = parts.count == 2 ? parts[0] : (UInt32(text) == nil ? text : nil)
+        if let name {
+            guard (1...255).contains(name.utf8.count), !name.contains("/"), !name.contains("\n") else {
+                throw ValidationError("\(what) \(text): a name is 1 to 255 bytes without '/' or newline")
+            }
+        }
+        if let number = UInt32(parts.last!), number != UInt32.max { return OwnerOverride(id: number, name: name.map { Array($0.utf8) }) }
+        guard parts.count == 1, let name, let id = lookUp(name) else {
             throw ValidationError("\(what) \(text): no such name on this machine (give a number, or NAME:NUMBER)")
         }
-        return id
+        return OwnerOverride(id: id, name: Array(name.utf8))
     }
 
     /// `@SECONDS[.FRACTION]` since the epoch (SOURCE_DATE_EPOCH style), or a UTC date

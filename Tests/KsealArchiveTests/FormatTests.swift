@@ -23,7 +23,11 @@ final class FormatTests: XCTestCase {
             withUnsafeBytes(of: value.littleEndian) { for (i, b) in $0.enumerated() { bytes[offset + i] = b } }
         }
         expect(.damaged, "magic") { $0[3] = 0 }
-        expect(.unsupported, "version 2") { put(UInt16(2), at: 8, in: &$0) }
+        expect(.unsupported, "version 3") { put(UInt16(3), at: 8, in: &$0) }
+        expect(.unsupported, "version 0") { put(UInt16(0), at: 8, in: &$0) }
+        var two = good
+        two.version = .v2
+        XCTAssertEqual(try ArchiveHeader.decode(two.encoded()).version, .v2)
         expect(.unsupported, "suite") { $0[10] = 2 }
         expect(.unsupported, "compression") { $0[11] = 0 }
         expect(.unsupported, "flags") { $0[12] = 1 }

@@ -28,8 +28,8 @@ final class MaliciousIndexTests: XCTestCase {
                                chunkRows: Bool = true, codes: Set<ArchiveError.Code> = [.unsafe, .damaged],
                                file: StaticString = #filePath, line: UInt = #line) throws {
         Self.casesTried += 1
-        let image = try HostileArchiveBuilder.indexImage(sql: sql, frames: frames, schema: schema, chunkRows: chunkRows)
-        let bytes = try HostileArchiveBuilder.archive(indexImage: image, frames: frames, keyFile: Fixture.key, backend: backend)
+        let image = try HostileArchiveBuilder.indexImage(sql: sql, frames: frames, schema: schema, chunkRows: chunkRows, version: .v1)
+        let bytes = try HostileArchiveBuilder.archive(indexImage: image, frames: frames, keyFile: Fixture.key, backend: backend, version: .v1)
         let path = scratch.path + "/hostile.kseal"
         try Fixture.write(bytes, to: path)
         let target = try scratch.sub("target-\(Self.casesTried)")
@@ -48,9 +48,9 @@ final class MaliciousIndexTests: XCTestCase {
 
     /// Opening (not only extracting) must refuse the index, with `code`.
     private func assertRefusedAtOpen(_ what: String, sql: String, code: ArchiveError.Code, file: StaticString = #filePath, line: UInt = #line) throws {
-        let image = try HostileArchiveBuilder.indexImage(sql: sql, frames: [])
+        let image = try HostileArchiveBuilder.indexImage(sql: sql, frames: [], version: .v1)
         let path = scratch.path + "/refused.kseal"
-        try Fixture.write(try HostileArchiveBuilder.archive(indexImage: image, frames: [], keyFile: Fixture.key, backend: backend), to: path)
+        try Fixture.write(try HostileArchiveBuilder.archive(indexImage: image, frames: [], keyFile: Fixture.key, backend: backend, version: .v1), to: path)
         XCTAssertThrowsError(try ArchiveReader(.file(path), keyFile: Fixture.key, backend: backend), what, file: file, line: line) {
             XCTAssertEqual(($0 as? ArchiveError)?.code, code, "\(what): \($0)", file: file, line: line)
         }
@@ -145,7 +145,8 @@ final class MaliciousIndexTests: XCTestCase {
         try assertRefused("a trigger", sql: "CREATE TRIGGER t AFTER INSERT ON entries BEGIN SELECT 1; END;")
         try assertRefused("an extra table", sql: "CREATE TABLE extra (x);")
         try assertRefused("wrong application id", sql: "PRAGMA application_id = 7;")
-        try assertRefused("newer index version", sql: "PRAGMA user_version = 2;", codes: [.unsupported])
+        try assertRefused("newer index version", sql: "PRAGMA user_version = 3;", codes: [.unsupported])
+        try assertRefused("an index of another version than the header's", sql: "PRAGMA user_version = 2;", codes: [.damaged])
     }
 
     override class func tearDown() {
@@ -155,5 +156,5 @@ final class MaliciousIndexTests: XCTestCase {
 
 /// kseal's schema with the UNIQUE constraint removed, to smuggle in duplicate paths.
 private func kseal_index_schema_without_unique() -> String {
-    indexSchemaSQL.replacingOccurrences(of: "BLOB NOT NULL UNIQUE,  -- relative", with: "BLOB NOT NULL,  -- relative")
+    indexSchemaSQL(.v1).replacingOccurrences(of: "BLOB NOT NULL UNIQUE,  -- relative", with: "BLOB NOT NULL,  -- relative")
 }

@@ -188,6 +188,16 @@ extension SelectionTests {
 }
 
 extension SelectionTests {
+    /// The owner and group names `list --json` shows, by path.
+    private func names(_ archive: String) throws -> [String: [String: String]] {
+        let result = try CLITests.run(["list", "-q", "--json", "-k", key, archive], in: scratch.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let entries = try XCTUnwrap(try JSONSerialization.jsonObject(with: result.stdout) as? [[String: Any]])
+        return Dictionary(uniqueKeysWithValues: entries.map { entry in
+            (entry["path"] as! String, ["user", "group"].reduce(into: [String: String]()) { $0[$1] = entry[$1] as? String })
+        })
+    }
+
     private func metadata(_ archive: String) throws -> [String: [String: Int]] {
         let result = try CLITests.run(["list", "-q", "--json", "-k", key, archive], in: scratch.path)
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -219,8 +229,14 @@ extension SelectionTests {
         XCTAssertEqual(try CLITests.run(["create", "-k", key, "--mtime", "@-1.25", "c.kseal", "src/a/y.c"], in: scratch.path).status, 0)
         XCTAssertEqual(try metadata("c.kseal")["src/a/y.c"]?["mtime"], -2)
         XCTAssertEqual(try metadata("c.kseal")["src/a/y.c"]?["mtime_nsec"], 750_000_000)
+        // Format 2 records names: the one given (wheel, though this machine may have none), else
+        // this machine's for the number (root); 1234 has none here; --numeric-owner records none.
+        XCTAssertEqual(try names("a.kseal")["src/a/y.c"], ["group": "wheel"])
+        XCTAssertEqual(try names("b.kseal")["src/a/y.c"], ["user": "root", "group": "root"])
+        XCTAssertEqual(try CLITests.run(["create", "-k", key, "--numeric-owner", "--group", "wheel:55", "e.kseal", "src/a"], in: scratch.path).status, 0)
+        XCTAssertEqual(try names("e.kseal")["src/a/y.c"], [:])
         for bad in [["--owner", "no-such-user-kseal"], ["--group", "no-such-group-kseal"], ["--mtime", "2024-02-30"], ["--mtime", "yesterday"],
-                    ["--clamp-mtime"]] {
+                    ["--clamp-mtime"], ["--owner", "a/b:1"]] {
             let refused = try CLITests.run(["create", "-k", key] + bad + ["d.kseal", "src"], in: scratch.path)
             XCTAssertEqual(refused.status, 64, "\(bad): \(refused.stderr)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path + "/d.kseal"))

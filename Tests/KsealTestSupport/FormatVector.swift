@@ -16,12 +16,20 @@ public struct FormatVector {
         let mtime_nsec: Int?
         let content_base64: String?
         let target: String?
+        // Format 2: xattrs (name to value in hex), device numbers, and for a sparse file the
+        // bytes of hole before its content and its whole length.
+        let xattrs: [String: String]?
+        let major: UInt32?
+        let minor: UInt32?
+        let hole_before: Int?
+        let length: Int?
         var pathBytes: [UInt8] { path.map { Array($0.utf8) } ?? hex(path_hex!) }
     }
     struct Document: Decodable {
         let key_file_hex, data_key_hex, archive_id_hex: String
         let chunk_size: Int
         let compression_level: Int32
+        let format: UInt16?
         let tree: [Node]
     }
 
@@ -44,8 +52,9 @@ public struct FormatVector {
         options.secrets = ArchiveSecrets(dataKey: hex(document.data_key_hex), archiveID: hex(document.archive_id_hex))
         options.chunkSize = document.chunk_size
         options.compressionLevel = document.compression_level
-        options.uidOverride = 0
-        options.gidOverride = 0
+        options.ownerOverride = OwnerOverride(id: 0)
+        options.groupOverride = OwnerOverride(id: 0)
+        options.formatVersion = FormatVersion(rawValue: document.format ?? 1)!
         return options
     }
 
@@ -64,8 +73,15 @@ public struct FormatVector {
             case "file":
                 let fd = cPath(path) { open($0, O_CREAT | O_WRONLY | O_TRUNC, 0o600) }
                 let content = [UInt8](Data(base64Encoded: node.content_base64 ?? "")!)
+                if let hole = node.hole_before { _ = lseek(fd, off_t(hole), SEEK_SET) }
                 _ = content.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                if let length = node.length { _ = ftruncate(fd, off_t(length)) }
                 close(fd)
+            case "fifo":
+                _ = cPath(path) { mkfifo($0, 0o600) }
+            case "chardev", "blockdev":
+                let type = node.type == "chardev" ? S_IFCHR : S_IFBLK
+                _ = cPath(path) { mknod($0, type | 0o600, dev_t(gnuDeviceNumber(node.major!, node.minor!))) }
             case "symlink":
                 _ = cPath(Array(node.target!.utf8)) { target in cPath(path) { symlink(target, $0) } }
             case "hardlink":
@@ -73,8 +89,12 @@ public struct FormatVector {
             default:
                 fatalError("unknown node type \(node.type)")
             }
-            if let mode = node.mode { _ = cPath(path) { chmod($0, mode_t(mode)) } }
-            if node.type == "file" || node.type == "symlink" { setTime(path, node) }
+            if let mode = node.mode, node.type != "symlink" { _ = cPath(path) { chmod($0, mode_t(mode)) } }
+            for (name, value) in (node.xattrs ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let shown = String(decoding: path, as: UTF8.self)
+                _ = try? shell("setfattr -h -n '\(name)' -v 0x\(value) '\(shown)'")
+            }
+            if node.type != "directory" && node.type != "hardlink" { setTime(path, node) }
         }
         for node in document.tree.reversed() where node.type == "directory" { setTime(base + node.pathBytes, node) }
     }
@@ -98,3 +118,9 @@ public struct FormatVector {
 
 /// UTIME_OMIT ((1l << 30) - 2l) from <sys/stat.h>, which Swift does not import.
 private let UTIME_OMIT_VALUE = (1 << 30) - 2
+
+/// glibc's makedev (a macro Swift cannot call), for the vector's device nodes.
+private func gnuDeviceNumber(_ major: UInt32, _ minor: UInt32) -> UInt64 {
+    let major = UInt64(major), minor = UInt64(minor)
+    return (major & 0xFFF) << 8 | (major & ~0xFFF) << 32 | (minor & 0xFF) | (minor & ~0xFF) << 12
+}

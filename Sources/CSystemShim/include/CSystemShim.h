@@ -23,4 +23,18 @@ int kseal_punch_hole(int fd, int64_t offset, int64_t length);
 int kseal_limit_malloc_arenas(int count);
 // Zeroes memory in a way the compiler may not elide (explicit_bzero).
 void kseal_wipe(void *buffer, size_t length);
+
+// Device numbers as Linux splits them (glibc's major/minor/makedev are macros Swift cannot call).
+uint32_t kseal_major(uint64_t device);
+uint32_t kseal_minor(uint64_t device);
+uint64_t kseal_makedev(uint32_t major, uint32_t minor);
+// SEEK_DATA and SEEK_HOLE (behind _GNU_SOURCE in glibc's headers).
+int kseal_seek_data(void);
+int kseal_seek_hole(void);
+// Extended attributes of a path itself, never a symlink's target (<sys/xattr.h> is not in
+// Swift's Glibc module).
+ssize_t kseal_llistxattr(const char *path, char *list, size_t size);
+ssize_t kseal_lgetxattr(const char *path, const char *name, void *value, size_t size);
+int kseal_lsetxattr(const char *path, const char *name, const void *value, size_t size);
+int kseal_fsetxattr(int fd, const char *name, const void *value, size_t size);
 #endif

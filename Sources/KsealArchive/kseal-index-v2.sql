@@ -1,0 +1,1 @@
+../../Formats/kseal-index-v2.sql

@@ -57,7 +57,7 @@ let package = Package(
             dependencies: ["KsealCrypto", "AFAlg", "KsealTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Vectors"]
         ),
-        .testTarget(name: "KsealArchiveTests", dependencies: ["KsealArchive", "KsealCrypto", "KsealTestSupport"]),
+        .testTarget(name: "KsealArchiveTests", dependencies: ["KsealArchive", "KsealCrypto", "AFAlg", "KsealTestSupport"]),
         .testTarget(name: "KsealCLITests", dependencies: ["kseal", "KsealTestSupport"]),
     ]
 )

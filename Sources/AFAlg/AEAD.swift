@@ -41,13 +41,7 @@ public final class AEADTransform: @unchecked Sendable {
         self.nonceSize = nonceSize
         self.tagSize = tagSize
         socket = try AlgSocket.transform(type: .aead, name: algorithm)
-        var serial = keySerial
-        do {
-            try withUnsafeBytes(of: &serial) { try socket.setOption(.setKeyByKeySerial, bytes: $0, what: "ALG_SET_KEY_BY_KEY_SERIAL") }
-        } catch let error as AFAlgError where error.errno == .protocolNotAvailable {
-            throw AFAlgError(.unsupported, "keyring keys for AF_ALG (ALG_SET_KEY_BY_KEY_SERIAL) need Linux 6.2 or later; this kernel answered ENOPROTOOPT",
-                             syscall: error.syscall, errno: error.errno)
-        }
+        try socket.setKey(serial: keySerial)
         try socket.setOption(.setAEADAuthSize, length: tagSize, what: "ALG_SET_AEAD_AUTHSIZE")
     }
 

@@ -48,6 +48,19 @@ final class AlgSocket {
         }
     }
 
+    /// Keys the transform from a kernel keyring key (`user`, `logon`, `trusted` or `encrypted`),
+    /// so the key never enters this process's memory.
+    /// - Throws: ``AFAlgError`` with code `.unsupported` on kernels before 6.2.
+    func setKey(serial: Int32) throws {
+        var serial = serial
+        do {
+            try withUnsafeBytes(of: &serial) { try setOption(.setKeyByKeySerial, bytes: $0, what: "ALG_SET_KEY_BY_KEY_SERIAL") }
+        } catch let error as AFAlgError where error.errno == .protocolNotAvailable {
+            throw AFAlgError(.unsupported, "keyring keys for AF_ALG (ALG_SET_KEY_BY_KEY_SERIAL) need Linux 6.2 or later; this kernel answered ENOPROTOOPT",
+                             syscall: error.syscall, errno: error.errno)
+        }
+    }
+
     /// Sets a `SOL_ALG` option whose value the kernel takes from `optlen` (`ALG_SET_AEAD_AUTHSIZE`).
     func setOption(_ option: AlgOption, length: Int, what: String) throws {
         if case .failure(let errno) = system_setsockopt(descriptor, SocketConstants.solAlg, option.rawValue, nil, length) {

@@ -22,6 +22,16 @@ public final class HashTransform: @unchecked Sendable {
         if let key { try socket.setOption(.setKey, bytes: key, what: "ALG_SET_KEY") }
     }
 
+    /// A keyed hash (`hmac(sha256)`) keyed from a kernel keyring key, which never enters this
+    /// process's memory.
+    /// - Throws: ``AFAlgError`` with code `.unsupported` on kernels before 6.2.
+    public init(algorithm: String, digestSize: Int, keySerial: Int32) throws {
+        self.algorithm = algorithm
+        self.digestSize = digestSize
+        socket = try AlgSocket.transform(type: .hash, name: algorithm)
+        try socket.setKey(serial: keySerial)
+    }
+
     /// A new operation socket for the calling thread.
     public func makeOperation() throws -> HashOperation { try HashOperation(transform: self) }
 }

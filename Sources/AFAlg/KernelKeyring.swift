@@ -56,6 +56,41 @@ public enum KernelKeyring {
         }
     }
 
+    /// Finds a key by its description (`kseal:fleet`), as `keyctl search` would: `logon` keys
+    /// before `user` keys, first in this process's keyrings (thread, process, session, and what
+    /// they link, which in a login session includes the user keyring), then in the user keyring,
+    /// then in the user's persistent keyring where the kernel has them.
+    /// - Returns: the key's serial, or nil when no keyring of this process holds such a key.
+    public static func search(description: String) throws -> Int32? {
+        for type in [KeyType.logon, .user] {
+            if let serial = try found(system_request_key(type.rawValue, description), "request_key", description) { return serial }
+            var keyrings = [Int(KEY_SPEC_USER_KEYRING)]
+            // The persistent keyring is linked into this process's keyring to be searched.
+            if case .success(let persistent) = system_keyctl(KEYCTL_GET_PERSISTENT, UInt(bitPattern: -1), UInt(bitPattern: Int(KEY_SPEC_PROCESS_KEYRING))) {
+                keyrings.append(persistent)
+            }
+            for keyring in keyrings {
+                let result = type.rawValue.withCString { t in
+                    description.withCString { d in
+                        system_keyctl(KEYCTL_SEARCH, UInt(bitPattern: keyring), UInt(bitPattern: t), UInt(bitPattern: d))
+                    }
+                }
+                if let serial = try found(result, "keyctl(KEYCTL_SEARCH)", description) { return serial }
+            }
+        }
+        return nil
+    }
+
+    /// A search's serial; nil for "not here" (no key, or one revoked, expired or not ours to see).
+    private static func found(_ result: Result<Int, Errno>, _ call: String, _ description: String) throws -> Int32? {
+        switch result {
+        case .success(let serial): return Int32(truncatingIfNeeded: serial)
+        case .failure(.noKey), .failure(.keyRevoked), .failure(.keyExpired), .failure(.permissionDenied), .failure(.noSuchFileOrDirectory):
+            return nil
+        case .failure(let errno): throw AFAlgError.syscall(call, errno, context: "cannot search the keyrings for '\(description)'")
+        }
+    }
+
     /// Whether this kernel keys AF_ALG transforms from keyring keys, found without adding a key:
     /// the option is offered a serial that names no key. Before 6.2 the option is unknown
     /// (`ENOPROTOOPT`); from 6.2 the kernel looks the serial up and fails (`ENOKEY`).

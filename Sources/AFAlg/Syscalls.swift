@@ -68,6 +68,10 @@ func system_add_key(_ type: String, _ description: String, _ payload: UnsafeRawB
     retryingOnInterrupt { kseal_add_key(type, description, payload.baseAddress, payload.count, keyring) }
 }
 
+func system_request_key(_ type: String, _ description: String) -> Result<Int, Errno> {
+    retryingOnInterrupt { kseal_request_key(type, description, 0) }
+}
+
 func system_keyctl(_ operation: Int32, _ arg2: UInt, _ arg3: UInt = 0, _ arg4: UInt = 0) -> Result<Int, Errno> {
     retryingOnInterrupt { kseal_keyctl(operation, arg2, arg3, arg4) }
 }

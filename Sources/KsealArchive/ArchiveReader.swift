@@ -86,11 +86,21 @@ public final class ArchiveReader {
     let subkeys: Subkeys
     /// Bytes before the first frame.
     public let frontLength: Int64
+    /// The key slots' kinds, in order (authenticated by the header MAC).
+    public let slotKinds: [UInt16]
+    /// The slot that opened (0-based), and the key that opened it (its index in the keys given).
+    public let openedSlot: Int, openingKey: Int
 
     /// Opens and authenticates everything before the frames.
     /// - Throws: ``ArchiveError``: `.wrongKey` when no slot opens, `.damaged` for any failed check,
     ///   `.unsupported` for a newer format.
-    public init(_ archive: ArchiveSource, keyFile: KeyFile, backend: any CryptoBackend) throws {
+    public convenience init(_ archive: ArchiveSource, keyFile: KeyFile, backend: any CryptoBackend) throws {
+        try self.init(archive, keyFiles: [keyFile], backend: backend)
+    }
+
+    /// Opens with whichever of `keyFiles` opens a slot: slots in order, each tried with every key.
+    public init(_ archive: ArchiveSource, keyFiles: [KeyFile], backend: any CryptoBackend) throws {
+        precondition(!keyFiles.isEmpty, "no key to open the archive with")
         let file: SystemFile
         switch archive {
         case .file(let path): file = try SystemFile.open(path, flags: O_RDONLY | O_CLOEXEC)
@@ -115,16 +125,23 @@ public final class ArchiveReader {
         }
         let mac = try source.read(FormatV1.macSize, what: "the header MAC")
         do {
-            // 3. Data key from the first slot that opens with this key file.
+            // 3. Data key from the first slot that opens with one of the keys.
             var dataKey: [UInt8]?
-            for (i, slot) in slots.enumerated() {
-                if let key = try KeyFileSlot.unwrap(slot, keyFile: keyFile, header: header, slotIndex: UInt16(i), backend: backend) {
-                    dataKey = key
-                    break
+            var opened = (slot: 0, key: 0)
+            search: for (i, slot) in slots.enumerated() {
+                for (k, keyFile) in keyFiles.enumerated() {
+                    if let key = try KeyFileSlot.unwrap(slot, keyFile: keyFile, header: header, slotIndex: UInt16(i), backend: backend) {
+                        dataKey = key
+                        opened = (i, k)
+                        break search
+                    }
                 }
             }
+            (openedSlot, openingKey) = opened
+            slotKinds = slots.map(\.kind)
             guard var dataKey else {
-                throw ArchiveError(.wrongKey, "wrong key: no key slot of this archive opens with this key file (or its key slot is damaged)")
+                let keys = keyFiles.count == 1 ? "the \(keyFiles[0].name)" : "any of the \(keyFiles.count) keys given"
+                throw ArchiveError(.wrongKey, "wrong key: no key slot of this archive opens with \(keys) (or its key slots are damaged)")
             }
             defer { wipe(&dataKey) }
             // 4. Key commitment, then 5. the header MAC: now header and slots are authentic.

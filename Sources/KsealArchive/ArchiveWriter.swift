@@ -101,19 +101,32 @@ public final class ArchiveWriter {
     private var names = OwnerNames()
     /// The device of the input being walked, for ``CreateOptions/oneFileSystem``.
     private var inputDevice: UInt64 = 0
-    private let keyFile: KeyFile
+    private let keyFiles: [KeyFile]
     private var summary = CreateSummary()
+
+    /// Creates an archive of `paths` with one key slot, for `keyFile`.
+    public static func create(paths: [[UInt8]], destination: ArchiveDestination, keyFile: KeyFile, backend: any CryptoBackend,
+                              options: CreateOptions = CreateOptions(), warn: @escaping (String) -> Void) throws -> CreateSummary {
+        try create(paths: paths, destination: destination, keyFiles: [keyFile], backend: backend, options: options, warn: warn)
+    }
 
     /// Creates an archive of `paths`.
     /// - Parameters:
     ///   - paths: inputs as given on the command line; stored relative (see ``storedName(for:)``).
     ///   - destination: a file (written atomically) or standard output.
-    ///   - keyFile: the key the data key is wrapped for.
+    ///   - keyFiles: the keys the data key is wrapped for, one key slot each, in this order; any
+    ///     of them opens the archive (1 to 64).
     ///   - backend: the crypto backend, chosen once by the caller.
     ///   - warn: told about skipped files and similar.
     /// - Throws: ``ArchiveError``; nothing is left at the destination path on failure.
-    public static func create(paths: [[UInt8]], destination: ArchiveDestination, keyFile: KeyFile, backend: any CryptoBackend,
+    public static func create(paths: [[UInt8]], destination: ArchiveDestination, keyFiles: [KeyFile], backend: any CryptoBackend,
                               options: CreateOptions = CreateOptions(), warn: @escaping (String) -> Void) throws -> CreateSummary {
+        guard (1...FormatV1.maxSlots).contains(keyFiles.count) else {
+            throw ArchiveError(.usage, "an archive has 1 to \(FormatV1.maxSlots) key slots; \(keyFiles.count) keys were given")
+        }
+        if options.formatVersion == .v1, let inKernel = keyFiles.first(where: \.isInKernel) {
+            throw ArchiveError(.usage, "\(inKernel.name): format 1 key slots need the key's bytes; a kernel-held key makes format 2 archives only")
+        }
         let workDirectory: String
         switch destination {
         case .file(let path):
@@ -121,7 +134,7 @@ public final class ArchiveWriter {
             workDirectory = directoryName(path)
         case .standardOutput: workDirectory = ProcessEnvironment.temporaryDirectory
         }
-        let writer = try ArchiveWriter(backend: backend, keyFile: keyFile, options: options, framesDirectory: workDirectory, warn: warn)
+        let writer = try ArchiveWriter(backend: backend, keyFiles: keyFiles, options: options, framesDirectory: workDirectory, warn: warn)
         switch destination {
         case .file(let path):
             let output = try AtomicOutput(path: path)
@@ -160,14 +173,14 @@ public final class ArchiveWriter {
         }
     }
 
-    private init(backend: any CryptoBackend, keyFile: KeyFile, options: CreateOptions, framesDirectory: String, warn: @escaping (String) -> Void) throws {
+    private init(backend: any CryptoBackend, keyFiles: [KeyFile], options: CreateOptions, framesDirectory: String, warn: @escaping (String) -> Void) throws {
         guard options.chunkSize >= FormatV1.minChunkSize, options.chunkSize <= FormatV1.maxChunkSize,
               options.chunkSize & (options.chunkSize - 1) == 0 else {
             throw ArchiveError(.usage, "chunk size must be a power of two from \(FormatV1.minChunkSize) to \(FormatV1.maxChunkSize)")
         }
         guard (1...19).contains(options.compressionLevel) else { throw ArchiveError(.usage, "compression level must be 1 to 19") }
         self.backend = backend
-        self.keyFile = keyFile
+        self.keyFiles = keyFiles
         self.options = options
         self.warn = warn
         secrets = try options.secrets ?? ArchiveSecrets.fresh()
@@ -357,13 +370,15 @@ public final class ArchiveWriter {
         let framesLength = pipeline.framesLength
         summary.storedBytes = pipeline.storedBytes
         let (imageLength, compressedIndex) = try index.finish(compressor: ZstdCompressor(level: options.compressionLevel))
-        let header = ArchiveHeader(archiveID: secrets.archiveID, keyCommitment: subkeys.commitment, chunkSize: UInt32(options.chunkSize), slotCount: 1,
+        let header = ArchiveHeader(archiveID: secrets.archiveID, keyCommitment: subkeys.commitment, chunkSize: UInt32(options.chunkSize), slotCount: UInt16(keyFiles.count),
                                    indexPlainLength: UInt64(imageLength), indexStoredLength: UInt64(compressedIndex.count),
                                    frameCount: UInt64(pipeline.frameCount), framesLength: UInt64(framesLength), version: options.formatVersion)
         let frontLength: Int64
         do {
-            let slot = try KeyFileSlot.wrap(dataKey: secrets.dataKey, keyFile: keyFile, header: header, slotIndex: 0, backend: backend)
-            let front = header.encoded() + slot.encoded()
+            var front = header.encoded()
+            for (i, keyFile) in keyFiles.enumerated() {
+                front += try KeyFileSlot.wrap(dataKey: secrets.dataKey, keyFile: keyFile, header: header, slotIndex: UInt16(i), backend: backend).encoded()
+            }
             let mac = try backend.makeHMACSHA256(key: subkeys.header).digest(front)
             try output.writeAll(front + mac)
             frontLength = Int64(front.count + mac.count)

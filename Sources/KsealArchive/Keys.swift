@@ -10,18 +10,75 @@ func wipe(_ secret: inout [UInt8]) {
     secret.withUnsafeMutableBytes { kseal_wipe($0.baseAddress, $0.count) }
 }
 
-/// A 256-bit key file as made by `kseal keygen`: exactly 32 raw bytes, wiped from memory when
-/// the last reference goes.
+/// The 256-bit key that opens key-file slots (spec §4.2): a key file as made by `kseal keygen`
+/// (exactly 32 raw bytes, wiped from memory when the last reference goes), or the same 32 bytes
+/// held by the kernel in a keyring, which kseal uses through AF_ALG and never sees.
 public final class KeyFile: @unchecked Sendable {
     public static let size = 32
-    public private(set) var bytes: [UInt8]
+    /// The key's bytes; empty for a kernel-held key.
+    private(set) var bytes: [UInt8]
+    private let kernelKey: KernelKeyringKey?
+    /// How messages name the key: its path, or the kernel key's description.
+    public let name: String
 
-    public init(bytes: [UInt8]) throws {
+    public init(bytes: [UInt8], name: String = "key file") throws {
         guard bytes.count == Self.size else { throw ArchiveError(.usage, "a key file holds exactly \(Self.size) bytes, this one \(bytes.count)") }
         self.bytes = bytes
+        kernelKey = nil
+        self.name = name
+    }
+
+    /// A key held by the kernel: slots are opened (and made) through `hmac(sha256)` keyed from it
+    /// by serial, and only per-archive keys derived from it reach this process.
+    public init(kernelKey: KernelKeyringKey) {
+        bytes = []
+        self.kernelKey = kernelKey
+        name = "kernel key \(kernelKey.name)"
+    }
+
+    /// Finds the kernel key named by `specification`: a description (`kseal:fleet`), or a serial.
+    /// - Throws: ``ArchiveError`` `.cryptoUnavailable` with the reason (no AF_ALG, no such key,
+    ///   a kernel before Linux 6.2).
+    public static func inKernel(_ specification: String) throws -> KeyFile {
+        do {
+            if let serial = Int32(specification), serial > 0 { return KeyFile(kernelKey: try KernelKeyringKey(serial: serial)) }
+            return KeyFile(kernelKey: try KernelKeyringKey.find(description: specification))
+        } catch let error as CryptoError {
+            throw ArchiveError(.cryptoUnavailable, error.message, cause: error)
+        }
     }
 
     deinit { wipe(&bytes) }
+
+    /// Whether the kernel holds this key (it has no bytes here).
+    public var isInKernel: Bool { kernelKey != nil }
+
+    /// The key that wraps the data key in a key-file slot of `header`'s archive (spec §4.2).
+    /// Format 2 derives it with HKDF-Expand, the key file being the pseudorandom key (it is a
+    /// uniformly random 32-byte key), which is one HMAC keyed with the key file, so the kernel
+    /// can compute it from a keyring key. Format 1 used the key file as HKDF's input keying
+    /// material, which is HMAC data: that needs the bytes.
+    func slotWrappingKey(header: ArchiveHeader, backend: any CryptoBackend) throws -> [UInt8] {
+        let label = header.version.labels.keyFileSlot
+        switch header.version {
+        case .v1:
+            guard kernelKey == nil else {
+                throw ArchiveError(.cryptoUnavailable, "\(name): format 1 archives use the key as data, which a kernel-held key never is; "
+                    + "open this one with the key file, or re-create it in format 2")
+            }
+            return try HKDFSHA256.deriveKey(backend: backend, inputKey: bytes, salt: header.archiveID, info: label, outputLength: 32)
+        case .v2:
+            let info = label + header.archiveID
+            guard let kernelKey else {
+                return try HKDFSHA256.expand(backend: backend, pseudoRandomKey: bytes, info: info, outputLength: 32)
+            }
+            do {
+                return try kernelKey.makeHMACSHA256().digest(info + [1])
+            } catch let error as CryptoError {
+                throw ArchiveError.crypto(error, "\(name)")
+            }
+        }
+    }
 
     /// A new key from the system's random source.
     public static func generate() throws -> KeyFile { try KeyFile(bytes: SecureRandom.bytes(size)) }
@@ -42,7 +99,7 @@ public final class KeyFile: @unchecked Sendable {
         let count = try buffer.withUnsafeMutableBytes { try file.readFully(into: $0) }
         defer { wipe(&buffer) }
         guard count == size else { throw ArchiveError(.usage, "key file \(path) is not a kseal key (\(count == size + 1 ? "more than" : "\(count) of") \(size) bytes)") }
-        return try KeyFile(bytes: Array(buffer.prefix(size)))
+        return try KeyFile(bytes: Array(buffer.prefix(size)), name: "key file \(path)")
     }
 
     /// Writes the key with mode 0600, refusing to replace an existing file.
@@ -141,8 +198,7 @@ enum KeyFileSlot {
     }
 
     private static func wrappingContext(keyFile: KeyFile, header: ArchiveHeader, backend: any CryptoBackend) throws -> any AEADContext {
-        var kek = try HKDFSHA256.deriveKey(backend: backend, inputKey: keyFile.bytes, salt: header.archiveID,
-                                           info: header.version.labels.keyFileSlot, outputLength: 32)
+        var kek = try keyFile.slotWrappingKey(header: header, backend: backend)
         defer { wipe(&kek) }
         return try backend.aes256GCM(key: kek).makeContext()
     }

@@ -10,8 +10,8 @@ struct ArchiveArgument: ParsableArguments {
 
     /// Opens and authenticates the archive up to its frames.
     func open(key: KeyOptions, crypto: CryptoOptions) throws -> ArchiveReader {
-        let keyFile = try key.load()
+        let keyFiles = try key.load()
         let selection = try crypto.select()
-        return try ArchiveReader(source, keyFile: keyFile, backend: selection.backend)
+        return try ArchiveReader(source, keyFiles: keyFiles, backend: selection.backend)
     }
 }

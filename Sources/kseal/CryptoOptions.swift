@@ -32,21 +32,30 @@ struct CryptoOptions: ParsableArguments {
     }
 }
 
-/// `--key-file`, with `KSEAL_KEY_FILE` and the default key as fallbacks.
+/// `--key-file` and `--key-keyring`, with `KSEAL_KEY_FILE` and the default key as fallbacks.
 struct KeyOptions: ParsableArguments {
     @Option(name: [.customShort("k"), .long], help: ArgumentHelp(
-        "The 32-byte key file (default: $KSEAL_KEY_FILE, else the default key made by 'kseal keygen').", valueName: "path"))
-    var keyFile: String?
+        "A 32-byte key file (default: $KSEAL_KEY_FILE, else the default key made by 'kseal keygen'). Repeatable: create makes a key slot for each, other commands use whichever opens.",
+        valueName: "path"))
+    var keyFile: [String] = []
 
-    /// Where the key comes from: the flag, then KSEAL_KEY_FILE, then the default key.
-    var resolvedPath: String { keyFile ?? ProcessInfo.processInfo.environment["KSEAL_KEY_FILE"] ?? DefaultKey.path }
+    @Option(name: .customLong("key-keyring"), help: ArgumentHelp(
+        "A key the kernel holds, by description (kseal:fleet) or serial: used through AF_ALG, never read (format 2, Linux 6.2 or later). Repeatable.",
+        valueName: "key"))
+    var keyKeyring: [String] = []
 
-    func load() throws -> KeyFile {
+    /// Where the key comes from without flags: KSEAL_KEY_FILE, then the default key.
+    var resolvedPath: String { keyFile.first ?? ProcessInfo.processInfo.environment["KSEAL_KEY_FILE"] ?? DefaultKey.path }
+
+    /// The keys given, in order (key files, then kernel keys), else the fallback key file.
+    func load() throws -> [KeyFile] {
+        let given = try keyFile.map { try KeyFile.read(path: $0, warn: Console.warn) } + keyKeyring.map(KeyFile.inKernel)
+        guard given.isEmpty else { return given }
         let path = resolvedPath
-        if keyFile == nil, ProcessInfo.processInfo.environment["KSEAL_KEY_FILE"] == nil, !FileManager.default.fileExists(atPath: path) {
+        if ProcessInfo.processInfo.environment["KSEAL_KEY_FILE"] == nil, !FileManager.default.fileExists(atPath: path) {
             throw ArchiveError(.usage, "no key: pass --key-file, set KSEAL_KEY_FILE, or run 'kseal keygen' to make the default key \(path)")
         }
-        return try KeyFile.read(path: path, warn: Console.warn)
+        return [try KeyFile.read(path: path, warn: Console.warn)]
     }
 }
 

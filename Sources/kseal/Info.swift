@@ -30,7 +30,9 @@ struct Info: ParsableCommand {
                 "compression:   zstd per chunk",
                 "archive id:    \(header.archiveID.hexString)",
                 "chunk size:    \(header.chunkSize) bytes",
-                "entries:       \(count(.file)) files, \(count(.directory)) directories, \(count(.symlink)) symlinks, \(count(.hardLink)) hard links",
+                "key slots:     \(reader.slotKinds.count) (\(Text.slotKinds(reader.slotKinds))); slot \(reader.openedSlot) opened",
+                "entries:       \(count(.file)) files, \(count(.directory)) directories, \(count(.symlink)) symlinks, \(count(.hardLink)) hard links"
+                    + (header.version == .v1 ? "" : ", \(count(.characterDevice) + count(.blockDevice)) devices, \(count(.fifo)) FIFOs"),
                 "content:       \(content) bytes in files (+\(linked) through hard links)",
                 "chunks:        \(header.frameCount) stored (\(compressedFrames) compressed, \(Int(header.frameCount) - compressedFrames) raw)",
                 "dedup:         \(unique) unique bytes; \(content - unique) bytes (\(percent(content - unique, content))) saved",

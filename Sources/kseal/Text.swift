@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import KsealArchive
 
 /// printf-style numbers and UTC times without Foundation: the CLI links only FoundationEssentials
 /// (through ArgumentParser and swift-crypto), which keeps its resident size small on a device.
@@ -15,6 +16,18 @@ enum Text {
     }
 
     /// `2026-11-28 14:22:05` for seconds since the epoch, in UTC.
+    /// Key slot kinds as people name them: "key file ×2", "unknown kind 9".
+    static func slotKinds(_ kinds: [UInt16]) -> String {
+        var counts: [(UInt16, Int)] = []
+        for kind in kinds {
+            if let i = counts.firstIndex(where: { $0.0 == kind }) { counts[i].1 += 1 } else { counts.append((kind, 1)) }
+        }
+        return counts.map { kind, count in
+            let name = KeySlotKind(rawValue: kind).map { $0 == .keyFile ? "key file" : "\($0)" } ?? "unknown kind \(kind)"
+            return count == 1 ? name : "\(name) ×\(count)"
+        }.joined(separator: ", ")
+    }
+
     static func utcTimestamp(_ seconds: Int64) -> String {
         var time = time_t(seconds)
         var parts = tm()

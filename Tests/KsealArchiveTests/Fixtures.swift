@@ -6,7 +6,8 @@ import XCTest
 
 /// Building, reading and comparing archives in tests.
 enum Fixture {
-    static let key = try! KeyFile(bytes: Array(repeating: 0x5A, count: 32))
+    static let keyBytes = [UInt8](repeating: 0x5A, count: 32)
+    static let key = try! KeyFile(bytes: keyBytes)
     static let otherKey = try! KeyFile(bytes: Array(repeating: 0xA5, count: 32))
 
     /// Creates `archive` from `inputs` (run from `directory`, so names are relative).

@@ -7,6 +7,20 @@ import XCTest
 /// The format 2 vector in Formats/vectors. Building its tree needs root
 /// (device nodes, security.* xattrs). KSEAL_WRITE_VECTORS=1 rewrites it.
 final class FormatVectorV2Tests: XCTestCase {
+    /// The key slot opens by §4.2's formula, computed here from the spec's text with plain HMAC
+    /// and AES-GCM calls, not by kseal's key code: KEK = HMAC(KF, label ‖ archive_id ‖ 01).
+    func testTheKeySlotOpensByTheSpecFormula() throws {
+        let vector = try FormatVector("v2-rootfs")
+        let bytes = try Fixture.bytes(vector.archivePath)
+        let header = Array(bytes[0..<128]), archiveID = Array(bytes[16..<48])
+        XCTAssertEqual(Array(bytes[128..<132]), [1, 0, 48, 0], "one slot of kind 1, 48 bytes")
+        let backend = UserspaceBackend()
+        let kek = try backend.makeHMACSHA256(key: vector.keyBytes).digest(Array("kseal/v2/slot/key-file".utf8) + archiveID + [1])
+        let aad = Array("kseal/v2/slot".utf8) + Array(header[0..<48]) + [0, 0, 1, 0]
+        let dataKey = try backend.aes256GCM(key: kek).makeContext().open(Array(bytes[132..<180]), nonce: [UInt8](repeating: 0, count: 12), aad: aad)
+        XCTAssertEqual(dataKey, vector.options.secrets?.dataKey)
+    }
+
     func testRecreatingTheVectorReproducesItAndItReadsAsDescribed() throws {
         guard getuid() == 0 else { throw XCTSkip("the v2 vector's tree has device nodes and security.* xattrs: root only (CI runs as root)") }
         let vector = try FormatVector("v2-rootfs")

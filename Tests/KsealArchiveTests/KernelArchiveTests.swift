@@ -1,3 +1,4 @@
+import AFAlg
 import Foundation
 import KsealArchive
 import KsealCrypto
@@ -79,6 +80,57 @@ final class KernelArchiveTests: XCTestCase {
             let out = try scratch.sub("\(name)-out")
             XCTAssertTrue(try Fixture.extract(archive, to: out, backend: reader).isComplete, name)
             XCTAssertEqual(try TreeSnapshot(of: tree).differences(from: TreeSnapshot(of: out + "/tree")), [], name)
+        }
+    }
+
+    /// A key the kernel holds as a `logon` key, which user space cannot read back, opens (verify
+    /// and extract) an archive a host sealed with the same key file: the slot's wrapping key is
+    /// computed by `hmac(sha256)` keyed by serial, so the key never enters this process. Before
+    /// Linux 6.2 the exact refusal, which the CLI turns into status 4.
+    func testALogonKeyOpensWhatTheKeyFileSealed() throws {
+        let kernel = try KernelRequirement.backend()
+        let scratch = try ScratchDirectory()
+        let tree = try scratch.sub("t")
+        var random = TestRandom(seed: 11)
+        try Fixture.write(random.bytes(300_000), to: tree + "/f")
+        let archive = scratch.path + "/a.kseal"
+        try Fixture.create(archive, inputs: ["t"], in: scratch.path, backend: UserspaceBackend(), key: Fixture.key)
+        let serial = try Fixture.keyBytes.withUnsafeBytes {
+            try KernelKeyring.add(type: .logon, description: "kseal-test:fleet", payload: $0, to: .process)
+        }
+        defer { try? KernelKeyring.invalidate(serial: serial) }
+        XCTAssertThrowsError(try KernelKeyring.read(serial: serial), "a logon key is not readable by user space")
+        if KernelRelease.isBefore(6, 2) {
+            XCTAssertThrowsError(try KeyFile.inKernel("kseal-test:fleet")) {
+                XCTAssertEqual(($0 as? ArchiveError)?.code, .cryptoUnavailable)
+                XCTAssertTrue("\($0)".contains("need Linux 6.2 or later"), "\($0)")
+            }
+            return
+        }
+        for key in [try KeyFile.inKernel("kseal-test:fleet"), try KeyFile.inKernel(String(serial))] {
+            XCTAssertTrue(key.isInKernel)
+            let reader = try ArchiveReader(.file(archive), keyFile: key, backend: kernel)
+            XCTAssertTrue(try Verifier.verify(reader).isIntact, key.name)
+            let out = try scratch.sub("out-\(key.name.count)")
+            XCTAssertTrue(try Extractor.extract(ArchiveReader(.file(archive), keyFile: key, backend: kernel), to: .directory(out)).isComplete)
+            XCTAssertEqual(try TreeSnapshot(of: tree).differences(from: TreeSnapshot(of: out + "/t")), [])
+        }
+        // The kernel key also makes archives the key file opens; format 1 cannot use it.
+        let inKernel = try KeyFile.inKernel("kseal-test:fleet")
+        try Fixture.create(scratch.path + "/b.kseal", inputs: ["t"], in: scratch.path, backend: kernel, key: inKernel)
+        XCTAssertTrue(try Fixture.verify(scratch.path + "/b.kseal", backend: UserspaceBackend(), key: Fixture.key).isIntact)
+        var v1 = CreateOptions()
+        v1.formatVersion = .v1
+        XCTAssertThrowsError(try Fixture.create(scratch.path + "/c.kseal", inputs: ["t"], in: scratch.path, backend: kernel, options: v1, key: inKernel)) {
+            XCTAssertEqual(($0 as? ArchiveError)?.code, .usage, "\($0)")
+        }
+        // A wrong kernel key is a wrong key, as a wrong key file is.
+        let other = try Array(repeating: UInt8(0xA5), count: 32).withUnsafeBytes {
+            try KernelKeyring.add(type: .logon, description: "kseal-test:other", payload: $0, to: .process)
+        }
+        defer { try? KernelKeyring.invalidate(serial: other) }
+        XCTAssertThrowsError(try ArchiveReader(.file(archive), keyFile: KeyFile.inKernel("kseal-test:other"), backend: kernel)) {
+            XCTAssertEqual(($0 as? ArchiveError)?.code, .wrongKey, "\($0)")
         }
     }
 

@@ -139,7 +139,7 @@ final class CLITests: XCTestCase {
     func testListOfTheFormatVectorMatchesItsListing() throws {
         let vector = try FormatVector()
         let keyFile = scratch.path + "/vector.key"
-        try Data(vector.keyFile.bytes).write(to: URL(fileURLWithPath: keyFile))
+        try Data(vector.keyBytes).write(to: URL(fileURLWithPath: keyFile))
         let listing = try kseal(["list", "--long", vector.archivePath, "-k", keyFile, "--crypto", "userspace"])
         XCTAssertEqual(listing.status, 0, listing.stderr)
         XCTAssertEqual(listing.stdout, try Data(contentsOf: URL(fileURLWithPath: vector.listingPath)))
@@ -151,7 +151,7 @@ final class CLITests: XCTestCase {
         let object = try JSONSerialization.jsonObject(with: verify.stdout) as? [String: Any]
         XCTAssertEqual(object?["ok"] as? Bool, true)
         // No secret in any output: the key in hex or base64, in stdout or stderr, on success or failure.
-        let secretForms = [vector.keyFile.bytes.map { String(format: "%02x", $0) }.joined(), Data(vector.keyFile.bytes).base64EncodedString()]
+        let secretForms = [vector.keyBytes.map { String(format: "%02x", $0) }.joined(), Data(vector.keyBytes).base64EncodedString()]
         var outputs = [verify, json, listing]
         outputs.append(try kseal(["info", vector.archivePath, "-k", keyFile]))
         outputs.append(try kseal(["verify", "--json", scratch.path + "/missing", "-k", keyFile]))

@@ -46,6 +46,7 @@ public struct FormatVector {
     public var archivePath: String { Self.directory.appendingPathComponent("\(name).kseal").path }
     public var listingPath: String { Self.directory.appendingPathComponent("\(name).listing.txt").path }
     public var keyFile: KeyFile { try! KeyFile(bytes: hex(document.key_file_hex)) }
+    public var keyBytes: [UInt8] { hex(document.key_file_hex) }
 
     public var options: CreateOptions {
         var options = CreateOptions()

@@ -46,6 +46,10 @@ static inline long kseal_add_key(const char *type, const char *description, cons
                                  int32_t keyring) {
     return syscall(SYS_add_key, type, description, payload, length, keyring);
 }
+// request_key(2) without a callout only searches the caller's keyrings (thread, process, session).
+static inline long kseal_request_key(const char *type, const char *description, int destination) {
+    return syscall(SYS_request_key, type, description, (const char *)0, destination);
+}
 static inline long kseal_keyctl(int operation, unsigned long arg2, unsigned long arg3, unsigned long arg4) {
     return syscall(SYS_keyctl, operation, arg2, arg3, arg4, 0UL);
 }

@@ -18,6 +18,9 @@ public struct ArchiveError: Error, Sendable, CustomStringConvertible {
         case unsafe
         /// The crypto backend is unavailable.
         case cryptoUnavailable
+        /// Signing keys are trusted and the archive is not signed by one of them (unsigned,
+        /// signed by another key, or a signature that does not verify).
+        case untrusted
         /// A bug or resource failure inside kseal.
         case `internal`
     }

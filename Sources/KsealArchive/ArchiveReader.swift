@@ -90,16 +90,20 @@ public final class ArchiveReader {
     public let slotKinds: [UInt16]
     /// The slot that opened (0-based), and the key that opened it (its index in the keys given).
     public let openedSlot: Int, openingKey: Int
+    /// Whether the archive is signed, by whom, and whether the trust policy trusts that key.
+    public let signature: SignatureVerdict
 
     /// Opens and authenticates everything before the frames.
     /// - Throws: ``ArchiveError``: `.wrongKey` when no slot opens, `.damaged` for any failed check,
     ///   `.unsupported` for a newer format.
-    public convenience init(_ archive: ArchiveSource, keyFile: KeyFile, backend: any CryptoBackend) throws {
-        try self.init(archive, keyFiles: [keyFile], backend: backend)
+    public convenience init(_ archive: ArchiveSource, keyFile: KeyFile, backend: any CryptoBackend, trust: TrustPolicy = TrustPolicy()) throws {
+        try self.init(archive, keyFiles: [keyFile], backend: backend, trust: trust)
     }
 
     /// Opens with whichever of `keyFiles` opens a slot: slots in order, each tried with every key.
-    public init(_ archive: ArchiveSource, keyFiles: [KeyFile], backend: any CryptoBackend) throws {
+    /// With a non-empty `trust`, an archive not signed by one of its keys is refused
+    /// (`.untrusted`) before its index is decompressed or parsed (spec §4.4).
+    public init(_ archive: ArchiveSource, keyFiles: [KeyFile], backend: any CryptoBackend, trust: TrustPolicy = TrustPolicy()) throws {
         precondition(!keyFiles.isEmpty, "no key to open the archive with")
         let file: SystemFile
         switch archive {
@@ -151,11 +155,18 @@ public final class ArchiveReader {
             }
             let expected = try backend.makeHMACSHA256(key: subkeys.header).digest(headerBytes + slotBytes)
             guard constantTimeEqual(expected, mac) else { throw ArchiveError(.damaged, "header authentication failed: the header or key slots were altered") }
-            // 6. Index: every segment opened before SQLite sees a byte. The compressed copy is
-            // gone before the index is decoded, so the two never add up.
+            if !trust.isEmpty && !header.isSigned {
+                throw ArchiveError(.untrusted, "not trusted: the archive is not signed, and \(trust.keys.count) signing keys are trusted")
+            }
+            // 6. Index: every segment opened before SQLite sees a byte, and the signature (if
+            // any) checked before the index is decompressed. The compressed copy is gone before
+            // the index is decoded, so the two never add up.
+            let front = try backend.makeSHA256()
+            try front.update(headerBytes + slotBytes + mac)
             let database: Database
             do {
-                let compressedIndex = try Self.openIndex(header: header, source: source, key: subkeys.index, backend: backend)
+                let compressedIndex = try Self.openIndex(header: header, source: source, key: subkeys.index, backend: backend, digest: front)
+                signature = try Self.checkSignature(header: header, source: source, digest: front.finalize(), trust: trust)
                 let decompressor = try ZstdDecompressor(windowLogMax: 27)
                 database = try Database.deserialize(count: Int(header.indexPlainLength)) { image in
                     try compressedIndex.withUnsafeBytes { try decompressor.decompress($0, into: image, what: "index") }
@@ -170,7 +181,8 @@ public final class ArchiveReader {
 
     /// Reads and opens every index segment; returns the authenticated, still compressed index.
     /// Memory grows only with segments that authenticated.
-    private static func openIndex(header: ArchiveHeader, source: ByteSource, key: [UInt8], backend: any CryptoBackend) throws -> [UInt8] {
+    private static func openIndex(header: ArchiveHeader, source: ByteSource, key: [UInt8], backend: any CryptoBackend,
+                                  digest: any DigestContext) throws -> [UInt8] {
         let context = try backend.aes256GCM(key: key).makeContext()
         let count = header.indexSegmentCount
         var compressed: [UInt8] = []
@@ -180,6 +192,7 @@ public final class ArchiveReader {
         for segment in 0..<count {
             let plainCount = min(remaining, Int(header.chunkSize))
             let sealed = try source.read(plainCount + FormatV1.tagSize, what: "index segment \(segment)")
+            try digest.update(sealed)
             let aad = indexAAD(version: header.version, archiveID: header.archiveID, segment: segment, segmentCount: count)
             do {
                 compressed += try context.open(sealed, nonce: counterNonce(segment), aad: aad)
@@ -189,6 +202,25 @@ public final class ArchiveReader {
             remaining -= plainCount
         }
         return compressed
+    }
+
+    /// Reads and checks the signature record of a signed archive against `trust` (spec §4.4):
+    /// `digest` is the SHA-256 of every byte before it.
+    private static func checkSignature(header: ArchiveHeader, source: ByteSource, digest: [UInt8], trust: TrustPolicy) throws -> SignatureVerdict {
+        guard header.isSigned else { return .unsigned }
+        let record = try SignatureRecord.decode(source.read(SignatureRecord.size, what: "the signature"))
+        let signer = try PublicSigningKey(bytes: record.publicKey)
+        guard Ed25519.isValid(signature: record.signature, of: SignatureRecord.message(publicKey: record.publicKey, digest: digest),
+                              publicKey: record.publicKey) else {
+            // Without a trust policy this is damage; with one, it is what a forger produces.
+            throw ArchiveError(trust.isEmpty ? .damaged : .untrusted,
+                               "\(trust.isEmpty ? "" : "not trusted: ")the signature by \(signer) does not verify: the archive was altered after it was signed")
+        }
+        if trust.isEmpty { return .signed(by: signer, trusted: nil) }
+        guard trust.keys.contains(signer) else {
+            throw ArchiveError(.untrusted, "not trusted: the archive is signed by \(signer), which is not among the \(trust.keys.count) trusted keys")
+        }
+        return .signed(by: signer, trusted: true)
     }
 
     /// Reads the frames that follow, in order.

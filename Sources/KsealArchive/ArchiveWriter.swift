@@ -29,6 +29,8 @@ public struct CreateOptions: Sendable {
     public var groupOverride: OwnerOverride?
     /// Record numbers only, no owner or group names (`--numeric-owner`; format 2).
     public var numericOwner = false
+    /// Sign the archive with this key (`--sign`; format 2, spec §4.4).
+    public var signingKey: SigningKey?
     /// Record this modification time (seconds, nanoseconds) instead of each file's (`--mtime`);
     /// with ``clampMtime``, only for files newer than it (`--clamp-mtime`, reproducible builds).
     public var mtimeOverride: (seconds: Int64, nanoseconds: Int64)?
@@ -123,6 +125,9 @@ public final class ArchiveWriter {
                               options: CreateOptions = CreateOptions(), warn: @escaping (String) -> Void) throws -> CreateSummary {
         guard (1...FormatV1.maxSlots).contains(keyFiles.count) else {
             throw ArchiveError(.usage, "an archive has 1 to \(FormatV1.maxSlots) key slots; \(keyFiles.count) keys were given")
+        }
+        if options.formatVersion == .v1, options.signingKey != nil {
+            throw ArchiveError(.usage, "format 1 archives cannot be signed; signatures are format 2")
         }
         if options.formatVersion == .v1, let inKernel = keyFiles.first(where: \.isInKernel) {
             throw ArchiveError(.usage, "\(inKernel.name): format 1 key slots need the key's bytes; a kernel-held key makes format 2 archives only")
@@ -370,10 +375,11 @@ public final class ArchiveWriter {
         let framesLength = pipeline.framesLength
         summary.storedBytes = pipeline.storedBytes
         let (imageLength, compressedIndex) = try index.finish(compressor: ZstdCompressor(level: options.compressionLevel))
-        let header = ArchiveHeader(archiveID: secrets.archiveID, keyCommitment: subkeys.commitment, chunkSize: UInt32(options.chunkSize), slotCount: UInt16(keyFiles.count),
+        var header = ArchiveHeader(archiveID: secrets.archiveID, keyCommitment: subkeys.commitment, chunkSize: UInt32(options.chunkSize), slotCount: UInt16(keyFiles.count),
                                    indexPlainLength: UInt64(imageLength), indexStoredLength: UInt64(compressedIndex.count),
                                    frameCount: UInt64(pipeline.frameCount), framesLength: UInt64(framesLength), version: options.formatVersion)
-        let frontLength: Int64
+        header.isSigned = options.signingKey != nil
+        var frontLength: Int64
         do {
             var front = header.encoded()
             for (i, keyFile) in keyFiles.enumerated() {
@@ -382,7 +388,15 @@ public final class ArchiveWriter {
             let mac = try backend.makeHMACSHA256(key: subkeys.header).digest(front)
             try output.writeAll(front + mac)
             frontLength = Int64(front.count + mac.count)
-            try writeSealedIndex(compressedIndex, header: header, to: output)
+            let digest = try backend.makeSHA256()
+            try digest.update(front + mac)
+            try writeSealedIndex(compressedIndex, header: header, to: output, digest: digest)
+            if let signingKey = options.signingKey {
+                let publicKey = signingKey.publicKey.bytes
+                let signature = try signingKey.sign(SignatureRecord.message(publicKey: publicKey, digest: digest.finalize()))
+                try output.writeAll(SignatureRecord(publicKey: publicKey, signature: signature).encoded())
+                frontLength += Int64(SignatureRecord.size)
+            }
         } catch let error as CryptoError { throw ArchiveError.crypto(error, "sealing the index") }
         try output.append(from: frames, length: framesLength, consuming: true)
         try output.writeAll(endMarker(framesLength: UInt64(framesLength)))
@@ -390,7 +404,7 @@ public final class ArchiveWriter {
         summary.archiveBytes = frontLength + Int64(header.indexSealedLength) + framesLength + Int64(FormatV1.endMarkerSize)
     }
 
-    private func writeSealedIndex(_ compressedIndex: [UInt8], header: ArchiveHeader, to output: SystemFile) throws {
+    private func writeSealedIndex(_ compressedIndex: [UInt8], header: ArchiveHeader, to output: SystemFile, digest: any DigestContext) throws {
         let context = try backend.aes256GCM(key: subkeys.index).makeContext()
         let count = header.indexSegmentCount
         let size = Int(header.chunkSize)
@@ -400,6 +414,7 @@ public final class ArchiveWriter {
             let sealedPiece = try context.seal(piece, nonce: counterNonce(segment),
                                                aad: indexAAD(version: options.formatVersion, archiveID: secrets.archiveID, segment: segment, segmentCount: count))
             try output.writeAll(sealedPiece)
+            try digest.update(sealedPiece)
         }
     }
 }

@@ -77,6 +77,9 @@ public struct ArchiveHeader: Equatable, Sendable {
     public var frameCount: UInt64
     public var framesLength: UInt64
     public var version = FormatVersion.written
+    /// Header flag bit 0 (format 2): a signature record follows the sealed index (spec §4.4).
+    public var isSigned = false
+    static let signedFlag: UInt32 = 1
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: FormatV1.headerSize)
@@ -84,7 +87,7 @@ public struct ArchiveHeader: Equatable, Sendable {
         w.append(le: version.rawValue)
         w.append(FormatV1.suiteAES256GCM)
         w.append(FormatV1.compressionZstd)
-        w.append(le: UInt32(0))
+        w.append(le: isSigned ? Self.signedFlag : 0)
         w.append(archiveID)
         w.append(keyCommitment)
         w.append(le: chunkSize)
@@ -115,12 +118,14 @@ public struct ArchiveHeader: Equatable, Sendable {
         let compression: UInt8 = r.le()
         guard compression == FormatV1.compressionZstd else { throw ArchiveError(.unsupported, "unknown compression \(compression)") }
         let flags: UInt32 = r.le()
-        guard flags == 0 else { throw ArchiveError(.unsupported, "unknown header flags 0x\(String(flags, radix: 16))") }
+        let known = version == .v1 ? 0 : signedFlag
+        guard flags & ~known == 0 else { throw ArchiveError(.unsupported, "unknown header flags 0x\(String(flags, radix: 16))") }
         let archiveID = r.take(32), keyCommitment = r.take(32)
         let chunkSize: UInt32 = r.le(), slotCount: UInt16 = r.le(), reserved16: UInt16 = r.le()
-        let header = ArchiveHeader(archiveID: archiveID, keyCommitment: keyCommitment, chunkSize: chunkSize, slotCount: slotCount,
+        var header = ArchiveHeader(archiveID: archiveID, keyCommitment: keyCommitment, chunkSize: chunkSize, slotCount: slotCount,
                                    indexPlainLength: r.le(), indexStoredLength: r.le(), frameCount: r.le(), framesLength: r.le(),
                                    version: version)
+        header.isSigned = flags & signedFlag != 0
         let reserved64: UInt64 = r.le()
         guard reserved16 == 0, reserved64 == 0 else { throw ArchiveError(.damaged, "header: reserved bytes are not zero") }
         let chunk = Int(header.chunkSize)

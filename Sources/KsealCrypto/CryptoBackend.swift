@@ -110,6 +110,11 @@ extension DigestContext {
         return output
     }
 
+    /// Adds `data` to the streamed digest.
+    public func update(_ data: [UInt8]) throws {
+        try data.withUnsafeBytes { try update($0) }
+    }
+
     /// Finishes the streamed digest into a new array.
     public func finalize() throws -> [UInt8] {
         var output = [UInt8](repeating: 0, count: digestSize)

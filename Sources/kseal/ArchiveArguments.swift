@@ -1,17 +1,35 @@
 import ArgumentParser
 import KsealArchive
 
-/// The archive argument shared by list, verify, extract and info.
+/// The archive argument shared by list, verify, extract and info, with the signing keys trusted.
 struct ArchiveArgument: ParsableArguments {
     @Argument(help: ArgumentHelp("The archive to read, or '-' for standard input.", valueName: "archive"))
     var archive: String
 
+    @Option(name: .customLong("trust"), help: ArgumentHelp(
+        "Trust archives signed by this public key (NAME.pub, from kseal keygen --signing); repeatable. With any key trusted, other archives are refused (status 8).",
+        valueName: "path"))
+    var trust: [String] = []
+
+    @Option(name: .customLong("trust-dir"), help: ArgumentHelp(
+        "Also trust every *.pub key in this directory (default: \(Self.defaultTrustDirectory); a missing directory trusts nothing).",
+        valueName: "dir"))
+    var trustDirectory: String = Self.defaultTrustDirectory
+
+    static let defaultTrustDirectory = "/etc/kseal/trusted.d"
+
     var source: ArchiveSource { archive == "-" ? .standardInput : .file(archive) }
 
-    /// Opens and authenticates the archive up to its frames.
+    /// Opens and authenticates the archive up to its frames, and says how it is signed.
     func open(key: KeyOptions, crypto: CryptoOptions) throws -> ArchiveReader {
         let keyFiles = try key.load()
+        let policy = try TrustPolicy.load(files: trust, directory: trustDirectory)
         let selection = try crypto.select()
-        return try ArchiveReader(source, keyFiles: keyFiles, backend: selection.backend)
+        let reader = try ArchiveReader(source, keyFiles: keyFiles, backend: selection.backend, trust: policy)
+        switch reader.signature {
+        case .unsigned: break
+        case .signed(let signer, let trusted): crypto.note("signed by \(signer)" + (trusted == true ? " (trusted)" : " (no keys are trusted here, so not checked against any)"))
+        }
+        return reader
     }
 }

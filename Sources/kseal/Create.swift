@@ -50,6 +50,9 @@ struct Create: ParsableCommand {
     @Flag(name: .customLong("one-file-system"), help: "Stay on each path's file system: store mount points, not what is mounted on them.")
     var oneFileSystem = false
 
+    @Option(name: .customLong("sign"), help: ArgumentHelp("Sign the archive with this signing key (from kseal keygen --signing; format 2).", valueName: "path"))
+    var sign: String?
+
     @OptionGroup var key: KeyOptions
 
     @Option(name: .long, help: ArgumentHelp("zstd compression level, 1 to 19.", valueName: "n"))
@@ -92,6 +95,7 @@ struct Create: ParsableCommand {
             options.mtimeOverride = try mtime.map(Overrides.mtime)
             options.clampMtime = clampMtime
             options.numericOwner = numericOwner
+            options.signingKey = try sign.map { try SigningKey.read(path: $0, warn: Console.warn) }
             let separator = nullSeparated ? 0 : UInt8(ascii: "\n")
             options.exclude = try PathPatterns(exclude.map(\.pathBytes) + excludeFrom.flatMap { try PathList.read($0, separator: separator) })
             let inputs = try (paths + BulkPaths.taken).map(\.pathBytes) + filesFrom.flatMap { try PathList.read($0, separator: separator) }

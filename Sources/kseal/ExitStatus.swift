@@ -18,6 +18,9 @@ enum ExitStatus: Int32, CaseIterable {
     /// xattrs, ACLs, devices), or create left out inputs (sockets; in format 1 devices, FIFOs
     /// and xattrs); one line per kind says what and how many.
     case restoredWithLosses = 7
+    /// Not trusted: signing keys are trusted, and the archive is unsigned, signed by another
+    /// key, or its signature does not verify; refused before its index is read.
+    case untrusted = 8
     case usage = 64
     case internalError = 70
 }
@@ -40,6 +43,7 @@ enum Failure {
             case .cryptoUnavailable: .cryptoUnavailable
             case .unsupported: .unsupported
             case .unsafe: .refused
+            case .untrusted: .untrusted
             case .usage: .usage
             case .internal: .internalError
             }

@@ -4,18 +4,28 @@ import KsealArchive
 
 struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Make a new 256-bit key file (mode 0600) from the system's random source.",
+        abstract: "Make a new 256-bit key file (mode 0600), or with --signing an Ed25519 signing key and its public key.",
         discussion: "Without -o, writes the default key, which the other commands use when no key is named. Never overwrites a file. "
             + "The key comes from the kernel's random source (getrandom) whatever --crypto says; the option is accepted so every command takes it."
     )
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the key (default: the default key).", valueName: "path"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the key (default: the default key; with --signing, required).", valueName: "path"))
     var output: String?
+
+    @Flag(name: .customLong("signing"), help: "Make a signing key for create --sign (mode 0600) and its public key PATH.pub, for --trust on devices.")
+    var signing = false
 
     @OptionGroup var cryptoOptions: CryptoOptions
 
     func run() throws {
         try Failure.guarding {
+            if signing {
+                guard let output else { throw ArchiveError(.usage, "keygen --signing needs -o PATH: the signing key goes there, its public key to PATH.pub") }
+                let key = try SigningKey.generate()
+                try key.write(to: output)
+                cryptoOptions.note("wrote a new signing key to \(output) and its public key \(key.publicKey) to \(output).pub")
+                return
+            }
             let path = output ?? DefaultKey.path
             if output == nil {
                 try FileManager.default.createDirectory(atPath: String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]), withIntermediateDirectories: true,

@@ -30,7 +30,18 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(try ArchiveHeader.decode(two.encoded()).version, .v2)
         expect(.unsupported, "suite") { $0[10] = 2 }
         expect(.unsupported, "compression") { $0[11] = 0 }
-        expect(.unsupported, "flags") { $0[12] = 1 }
+        expect(.unsupported, "flag bit 1") { $0[12] = 2 }
+        expect(.unsupported, "flag bit 31") { $0[15] = 0x80 }
+        var signed = good
+        signed.version = .v2
+        signed.isSigned = true
+        XCTAssertEqual(signed.encoded()[12], 1)
+        XCTAssertTrue(try ArchiveHeader.decode(signed.encoded()).isSigned, "v2: bit 0 is signed")
+        var v1 = good
+        v1.version = .v1
+        var v1Signed = v1.encoded()
+        v1Signed[12] = 1
+        XCTAssertThrowsError(try ArchiveHeader.decode(v1Signed), "v1 has no flags") { XCTAssertEqual(($0 as? ArchiveError)?.code, .unsupported) }
         expect(.damaged, "reserved 86") { $0[86] = 1 }
         expect(.damaged, "reserved 120") { $0[127] = 1 }
         for size in [0, 2048, 3000, 262_144, UInt32.max] as [UInt32] { expect(.damaged, "chunk size \(size)") { put(size, at: 80, in: &$0) } }

@@ -34,4 +34,35 @@ final class KeyTests: XCTestCase {
             XCTAssertTrue(result.stderr.contains("kernel key \(key)"), result.stderr)
         }
     }
+
+    /// keygen --signing, create --sign, and --trust/--trust-dir on the reading side: status 8 for
+    /// unsigned and untrusted archives, with nothing written.
+    func testSignedArchivesAndTrust() throws {
+        let (scratch, key) = try CLITests.scratchWithKey("kseal-signing")
+        let path = scratch.path
+        XCTAssertEqual(try CLITests.run(["keygen", "-q", "--signing", "-o", path + "/release"]).status, 0)
+        XCTAssertEqual(try CLITests.run(["keygen", "-q", "--signing", "-o", path + "/other"]).status, 0)
+        XCTAssertEqual(try shell("stat -c %a '\(path)/release' '\(path)/release.pub'").split(separator: "\n"), ["600", "644"])
+        XCTAssertTrue(try shell("cat '\(path)/release.pub'").hasPrefix("kseal-public-key-ed25519 "))
+        XCTAssertEqual(try CLITests.run(["keygen", "-q", "--signing"]).status, 64, "--signing needs -o")
+        try shell("mkdir '\(path)/tree' '\(path)/trusted.d' '\(path)/out' && echo v2 > '\(path)/tree/f' && cp '\(path)/release.pub' '\(path)/trusted.d/'")
+        XCTAssertEqual(try CLITests.run(["create", "-q", "-k", key, "--sign", "release", "signed.kseal", "tree"], in: path).status, 0)
+        XCTAssertEqual(try CLITests.run(["create", "-q", "-k", key, "unsigned.kseal", "tree"], in: path).status, 0)
+        XCTAssertEqual(try CLITests.run(["create", "-q", "-k", key, "--sign", "release", "--format", "1", "v1.kseal", "tree"], in: path).status, 64)
+        let trusted = try CLITests.run(["verify", "-k", key, "--trust", "release.pub", "signed.kseal"], in: path)
+        XCTAssertEqual(trusted.status, 0, trusted.stderr)
+        XCTAssertTrue(trusted.stderr.contains("signed by ed25519:") && trusted.stderr.contains("(trusted)"), trusted.stderr)
+        XCTAssertEqual(try CLITests.run(["extract", "-q", "-k", key, "--trust-dir", "trusted.d", "signed.kseal", "-C", "out"], in: path).status, 0)
+        for (archive, trust) in [("unsigned.kseal", ["--trust", "release.pub"]), ("signed.kseal", ["--trust", "other.pub"]),
+                                 ("unsigned.kseal", ["--trust-dir", "trusted.d"])] {
+            try shell("rm -rf '\(path)/out' && mkdir '\(path)/out'")
+            let refused = try CLITests.run(["extract", "-q", "-k", key] + trust + [archive, "-C", "out"], in: path)
+            XCTAssertEqual(refused.status, 8, "\(archive) \(trust): \(refused.stderr)")
+            XCTAssertTrue(refused.stderr.contains("not trusted"), refused.stderr)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path + "/out"), [], "nothing written")
+        }
+        // A malformed trusted key is an error, never skipped.
+        try shell("echo junk > '\(path)/trusted.d/bad.pub'")
+        XCTAssertEqual(try CLITests.run(["verify", "-q", "-k", key, "--trust-dir", "trusted.d", "signed.kseal"], in: path).status, 64)
+    }
 }

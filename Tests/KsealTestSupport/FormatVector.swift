@@ -30,6 +30,9 @@ public struct FormatVector {
         let chunk_size: Int
         let compression_level: Int32
         let format: UInt16?
+        /// Format 2 signatures: the signing key's seed, and a forger's (v2-signed).
+        let signing_seed_hex: String?
+        let forger_seed_hex: String?
         let tree: [Node]
     }
 
@@ -47,6 +50,9 @@ public struct FormatVector {
     public var listingPath: String { Self.directory.appendingPathComponent("\(name).listing.txt").path }
     public var keyFile: KeyFile { try! KeyFile(bytes: hex(document.key_file_hex)) }
     public var keyBytes: [UInt8] { hex(document.key_file_hex) }
+    public var signingKey: SigningKey? { document.signing_seed_hex.map { try! SigningKey(seed: hex($0)) } }
+    public var forgerKey: SigningKey? { document.forger_seed_hex.map { try! SigningKey(seed: hex($0)) } }
+    public func path(_ suffix: String) -> String { Self.directory.appendingPathComponent("\(name)\(suffix)").path }
 
     public var options: CreateOptions {
         var options = CreateOptions()
@@ -56,6 +62,7 @@ public struct FormatVector {
         options.ownerOverride = OwnerOverride(id: 0)
         options.groupOverride = OwnerOverride(id: 0)
         options.formatVersion = FormatVersion(rawValue: document.format ?? 1)!
+        options.signingKey = signingKey
         return options
     }
 
@@ -101,16 +108,19 @@ public struct FormatVector {
     }
 
     /// Creates the vector archive from a fresh tree with the given backend.
-    public func recreate(backend: any CryptoBackend, in scratch: String, workers: Int? = nil) throws -> [UInt8] {
+    public func recreate(backend: any CryptoBackend, in scratch: String, workers: Int? = nil, signingKey: SigningKey?? = nil,
+                         alter: ((String) throws -> Void)? = nil) throws -> [UInt8] {
         let tree = scratch + "/vector-tree"
         try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
         try buildTree(at: tree)
+        try alter?(tree)
         let output = scratch + "/vector.kseal"
         let previous = FileManager.default.currentDirectoryPath
         _ = FileManager.default.changeCurrentDirectoryPath(tree)
         defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
         var options = self.options
         options.workers = workers
+        if let signingKey { options.signingKey = signingKey }
         _ = try ArchiveWriter.create(paths: [Array(".".utf8)], destination: .file(output), keyFile: keyFile, backend: backend, options: options,
                                      warn: { _ in })
         return Array(try Data(contentsOf: URL(fileURLWithPath: output)))

@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "AFAlg", dependencies: ["CAFAlg"]),
         .target(
             name: "KsealCrypto",
-            dependencies: ["AFAlg", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["AFAlg", .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto")]
         ),
         .target(
             name: "KsealArchive",

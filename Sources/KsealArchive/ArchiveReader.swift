@@ -100,11 +100,13 @@ public final class ArchiveReader {
         try self.init(archive, keyFiles: [keyFile], backend: backend, trust: trust)
     }
 
-    /// Opens with whichever of `keyFiles` opens a slot: slots in order, each tried with every key.
-    /// With a non-empty `trust`, an archive not signed by one of its keys is refused
-    /// (`.untrusted`) before its index is decompressed or parsed (spec §4.4).
-    public init(_ archive: ArchiveSource, keyFiles: [KeyFile], backend: any CryptoBackend, trust: TrustPolicy = TrustPolicy()) throws {
-        precondition(!keyFiles.isEmpty, "no key to open the archive with")
+    /// Opens with whichever of `keyFiles` and `passphrases` opens a slot: slots in order, each
+    /// tried with every key or passphrase of its kind. With a non-empty `trust`, an archive not
+    /// signed by one of its keys is refused (`.untrusted`) before its index is decompressed or
+    /// parsed (spec §4.4).
+    public init(_ archive: ArchiveSource, keyFiles: [KeyFile], passphrases: [Passphrase] = [], backend: any CryptoBackend,
+                trust: TrustPolicy = TrustPolicy()) throws {
+        precondition(!keyFiles.isEmpty || !passphrases.isEmpty, "no key to open the archive with")
         let file: SystemFile
         switch archive {
         case .file(let path): file = try SystemFile.open(path, flags: O_RDONLY | O_CLOEXEC)
@@ -132,19 +134,38 @@ public final class ArchiveReader {
             // 3. Data key from the first slot that opens with one of the keys.
             var dataKey: [UInt8]?
             var opened = (slot: 0, key: 0)
+            var tooCostly: ArchiveError?
             search: for (i, slot) in slots.enumerated() {
-                for (k, keyFile) in keyFiles.enumerated() {
-                    if let key = try KeyFileSlot.unwrap(slot, keyFile: keyFile, header: header, slotIndex: UInt16(i), backend: backend) {
-                        dataKey = key
-                        opened = (i, k)
-                        break search
+                switch KeySlotKind(rawValue: slot.kind) {
+                case .keyFile:
+                    for (k, keyFile) in keyFiles.enumerated() {
+                        if let key = try KeyFileSlot.unwrap(slot, keyFile: keyFile, header: header, slotIndex: UInt16(i), backend: backend) {
+                            (dataKey, opened) = (key, (i, k))
+                            break search
+                        }
                     }
+                case .passphrase:
+                    for (k, passphrase) in passphrases.enumerated() {
+                        do {
+                            if let key = try PassphraseSlot.unwrap(slot, passphrase: passphrase, header: header, slotIndex: UInt16(i), backend: backend) {
+                                (dataKey, opened) = (key, (i, keyFiles.count + k))
+                                break search
+                            }
+                        } catch let error as ArchiveError where error.code == .unsupported {
+                            tooCostly = error  // not tried; said if nothing else opens
+                            break
+                        }
+                    }
+                case .free, nil:
+                    continue  // removed, or a kind this reader does not know (spec §4.1)
                 }
             }
             (openedSlot, openingKey) = opened
             slotKinds = slots.map(\.kind)
             guard var dataKey else {
-                let keys = keyFiles.count == 1 ? "the \(keyFiles[0].name)" : "any of the \(keyFiles.count) keys given"
+                if let tooCostly { throw tooCostly }
+                let given = keyFiles.map(\.name) + (passphrases.isEmpty ? [] : [passphrases.count == 1 ? "passphrase" : "\(passphrases.count) passphrases"])
+                let keys = given.count == 1 ? "the \(given[0])" : "any of: \(given.joined(separator: ", "))"
                 throw ArchiveError(.wrongKey, "wrong key: no key slot of this archive opens with \(keys) (or its key slots are damaged)")
             }
             defer { wipe(&dataKey) }

@@ -31,6 +31,8 @@ public struct CreateOptions: Sendable {
     public var numericOwner = false
     /// Sign the archive with this key (`--sign`; format 2, spec §4.4).
     public var signingKey: SigningKey?
+    /// scrypt's cost for passphrase slots (format 2, spec §4.5).
+    public var scryptCost = ScryptCost.standard
     /// Record this modification time (seconds, nanoseconds) instead of each file's (`--mtime`);
     /// with ``clampMtime``, only for files newer than it (`--clamp-mtime`, reproducible builds).
     public var mtimeOverride: (seconds: Int64, nanoseconds: Int64)?
@@ -104,6 +106,7 @@ public final class ArchiveWriter {
     /// The device of the input being walked, for ``CreateOptions/oneFileSystem``.
     private var inputDevice: UInt64 = 0
     private let keyFiles: [KeyFile]
+    private let passphrases: [Passphrase]
     private var summary = CreateSummary()
 
     /// Creates an archive of `paths` with one key slot, for `keyFile`.
@@ -117,14 +120,19 @@ public final class ArchiveWriter {
     ///   - paths: inputs as given on the command line; stored relative (see ``storedName(for:)``).
     ///   - destination: a file (written atomically) or standard output.
     ///   - keyFiles: the keys the data key is wrapped for, one key slot each, in this order; any
-    ///     of them opens the archive (1 to 64).
+    ///     of them opens the archive.
+    ///   - passphrases: passphrases likewise, one slot each after the keys' (format 2); 1 to 64
+    ///     slots in all.
     ///   - backend: the crypto backend, chosen once by the caller.
     ///   - warn: told about skipped files and similar.
     /// - Throws: ``ArchiveError``; nothing is left at the destination path on failure.
-    public static func create(paths: [[UInt8]], destination: ArchiveDestination, keyFiles: [KeyFile], backend: any CryptoBackend,
-                              options: CreateOptions = CreateOptions(), warn: @escaping (String) -> Void) throws -> CreateSummary {
-        guard (1...FormatV1.maxSlots).contains(keyFiles.count) else {
-            throw ArchiveError(.usage, "an archive has 1 to \(FormatV1.maxSlots) key slots; \(keyFiles.count) keys were given")
+    public static func create(paths: [[UInt8]], destination: ArchiveDestination, keyFiles: [KeyFile], passphrases: [Passphrase] = [],
+                              backend: any CryptoBackend, options: CreateOptions = CreateOptions(), warn: @escaping (String) -> Void) throws -> CreateSummary {
+        guard (1...FormatV1.maxSlots).contains(keyFiles.count + passphrases.count) else {
+            throw ArchiveError(.usage, "an archive has 1 to \(FormatV1.maxSlots) key slots; \(keyFiles.count + passphrases.count) keys and passphrases were given")
+        }
+        if options.formatVersion == .v1, !passphrases.isEmpty {
+            throw ArchiveError(.usage, "format 1 archives have no passphrase slots; passphrases are format 2")
         }
         if options.formatVersion == .v1, options.signingKey != nil {
             throw ArchiveError(.usage, "format 1 archives cannot be signed; signatures are format 2")
@@ -139,7 +147,7 @@ public final class ArchiveWriter {
             workDirectory = directoryName(path)
         case .standardOutput: workDirectory = ProcessEnvironment.temporaryDirectory
         }
-        let writer = try ArchiveWriter(backend: backend, keyFiles: keyFiles, options: options, framesDirectory: workDirectory, warn: warn)
+        let writer = try ArchiveWriter(backend: backend, keyFiles: keyFiles, passphrases: passphrases, options: options, framesDirectory: workDirectory, warn: warn)
         switch destination {
         case .file(let path):
             let output = try AtomicOutput(path: path)
@@ -178,7 +186,8 @@ public final class ArchiveWriter {
         }
     }
 
-    private init(backend: any CryptoBackend, keyFiles: [KeyFile], options: CreateOptions, framesDirectory: String, warn: @escaping (String) -> Void) throws {
+    private init(backend: any CryptoBackend, keyFiles: [KeyFile], passphrases: [Passphrase], options: CreateOptions, framesDirectory: String,
+                 warn: @escaping (String) -> Void) throws {
         guard options.chunkSize >= FormatV1.minChunkSize, options.chunkSize <= FormatV1.maxChunkSize,
               options.chunkSize & (options.chunkSize - 1) == 0 else {
             throw ArchiveError(.usage, "chunk size must be a power of two from \(FormatV1.minChunkSize) to \(FormatV1.maxChunkSize)")
@@ -186,6 +195,7 @@ public final class ArchiveWriter {
         guard (1...19).contains(options.compressionLevel) else { throw ArchiveError(.usage, "compression level must be 1 to 19") }
         self.backend = backend
         self.keyFiles = keyFiles
+        self.passphrases = passphrases
         self.options = options
         self.warn = warn
         secrets = try options.secrets ?? ArchiveSecrets.fresh()
@@ -375,7 +385,7 @@ public final class ArchiveWriter {
         let framesLength = pipeline.framesLength
         summary.storedBytes = pipeline.storedBytes
         let (imageLength, compressedIndex) = try index.finish(compressor: ZstdCompressor(level: options.compressionLevel))
-        var header = ArchiveHeader(archiveID: secrets.archiveID, keyCommitment: subkeys.commitment, chunkSize: UInt32(options.chunkSize), slotCount: UInt16(keyFiles.count),
+        var header = ArchiveHeader(archiveID: secrets.archiveID, keyCommitment: subkeys.commitment, chunkSize: UInt32(options.chunkSize), slotCount: UInt16(keyFiles.count + passphrases.count),
                                    indexPlainLength: UInt64(imageLength), indexStoredLength: UInt64(compressedIndex.count),
                                    frameCount: UInt64(pipeline.frameCount), framesLength: UInt64(framesLength), version: options.formatVersion)
         header.isSigned = options.signingKey != nil
@@ -384,6 +394,11 @@ public final class ArchiveWriter {
             var front = header.encoded()
             for (i, keyFile) in keyFiles.enumerated() {
                 front += try KeyFileSlot.wrap(dataKey: secrets.dataKey, keyFile: keyFile, header: header, slotIndex: UInt16(i), backend: backend).encoded()
+            }
+            for (i, passphrase) in passphrases.enumerated() {
+                let salt = try secrets.slotSalt ?? SecureRandom.bytes(16)
+                front += try PassphraseSlot.wrap(dataKey: secrets.dataKey, passphrase: passphrase, cost: options.scryptCost, salt: salt, header: header,
+                                                 slotIndex: UInt16(keyFiles.count + i), backend: backend).encoded()
             }
             let mac = try backend.makeHMACSHA256(key: subkeys.header).digest(front)
             try output.writeAll(front + mac)

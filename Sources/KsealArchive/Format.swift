@@ -35,7 +35,12 @@ public enum FrameCompression: UInt8, Sendable {
 
 /// Key slot kinds (spec §4).
 public enum KeySlotKind: UInt16, Sendable {
+    /// A removed slot (`rekey --remove-slot`): empty, skipped; the others keep their indexes,
+    /// which their AADs bind.
+    case free = 0
     case keyFile = 1
+    /// Format 2: a passphrase through scrypt (spec §4.5).
+    case passphrase = 2
 }
 
 /// The format versions kseal reads (spec §2, `version`); it writes ``written``.

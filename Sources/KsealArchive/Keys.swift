@@ -136,12 +136,15 @@ public enum SecureRandom {
 public struct ArchiveSecrets: Sendable {
     public let dataKey: [UInt8]
     public let archiveID: [UInt8]
+    /// The salt of passphrase slots; nil draws a fresh one per slot.
+    public let slotSalt: [UInt8]?
 
     /// Fixed secrets, for test vectors only: the CLI always draws fresh ones.
-    public init(dataKey: [UInt8], archiveID: [UInt8]) {
-        precondition(dataKey.count == 32 && archiveID.count == 32)
+    public init(dataKey: [UInt8], archiveID: [UInt8], slotSalt: [UInt8]? = nil) {
+        precondition(dataKey.count == 32 && archiveID.count == 32 && (slotSalt?.count ?? 16) == 16)
         self.dataKey = dataKey
         self.archiveID = archiveID
+        self.slotSalt = slotSalt
     }
 
     static func fresh() throws -> ArchiveSecrets { ArchiveSecrets(dataKey: try SecureRandom.bytes(32), archiveID: try SecureRandom.bytes(32)) }

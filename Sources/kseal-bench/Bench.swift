@@ -4,6 +4,8 @@
 //
 //   kseal-bench [--backend all|kernel|userspace] [--sizes 4096,65536,max] [--seconds S]
 //   kseal-bench --backend kernel --op seal|open|sha256 --size N --count N   (fixed work, for strace)
+//   kseal-bench --op ed25519 [--seconds S]   (signing and verifying one archive's signature message)
+//   kseal-bench --op scrypt [--count N]      (a passphrase slot's scrypt at N = 2^14 ... 2^18, r = 8, p = 1)
 import Foundation
 import KsealCrypto
 
@@ -63,6 +65,8 @@ enum Bench {
     }
 
     static func main() throws {
+        if options.op == "ed25519" { return try signatures() }
+        if options.op == "scrypt" { return try scrypt() }
         print("backend    op      size        µs/op      MB/s")
         for preference in options.backends {
             let selection: BackendSelection
@@ -114,3 +118,30 @@ enum Bench {
 }
 
 func pad(_ s: String, _ width: Int) -> String { s.padding(toLength: max(width, s.count), withPad: " ", startingAt: 0) }
+
+extension Bench {
+    /// What a signature costs: sign and verify of an archive's 84-byte signature message.
+    static func signatures() throws {
+        let key = try Ed25519.PrivateKey(seed: [UInt8](repeating: 7, count: 32))
+        let message = [UInt8](repeating: 0x5A, count: 84), publicKey = key.publicKey
+        let signature = try key.sign(message)
+        print("op              µs/op")
+        let signing = try measure(seconds: options.seconds, fixedCount: nil) { _ in _ = try key.sign(message) }
+        print(pad("ed25519 sign", 15), String(format: "%6.1f", signing.elapsed / Double(signing.ops) * 1e6))
+        let verifying = measure(seconds: options.seconds, fixedCount: nil) { _ in precondition(Ed25519.isValid(signature: signature, of: message, publicKey: publicKey)) }
+        print(pad("ed25519 verify", 15), String(format: "%6.1f", verifying.elapsed / Double(verifying.ops) * 1e6))
+    }
+}
+
+extension Bench {
+    /// What opening a passphrase slot costs at each N (r = 8, p = 1; kseal writes N = 2^16).
+    static func scrypt() throws {
+        print("log2N  memory MiB   ms/derivation")
+        for log2N in 14...18 {
+            let result = try measure(seconds: 0, fixedCount: min(options.count, 5)) { _ in
+                _ = try Scrypt.deriveKey(passphrase: Array("correct horse".utf8), salt: [UInt8](repeating: 1, count: 72), log2N: log2N, r: 8, p: 1)
+            }
+            print(pad(String(log2N), 6), pad(String(Scrypt.memory(log2N: log2N, r: 8) >> 20), 12), String(format: "%8.1f", result.elapsed / Double(result.ops) * 1e3))
+        }
+    }
+}

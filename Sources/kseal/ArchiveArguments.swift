@@ -22,10 +22,11 @@ struct ArchiveArgument: ParsableArguments {
 
     /// Opens and authenticates the archive up to its frames, and says how it is signed.
     func open(key: KeyOptions, crypto: CryptoOptions) throws -> ArchiveReader {
-        let keyFiles = try key.load()
+        let passphrases = try key.loadPassphrases(confirm: false)
+        let keyFiles = try key.load(besides: passphrases)
         let policy = try TrustPolicy.load(files: trust, directory: trustDirectory)
         let selection = try crypto.select()
-        let reader = try ArchiveReader(source, keyFiles: keyFiles, backend: selection.backend, trust: policy)
+        let reader = try ArchiveReader(source, keyFiles: keyFiles, passphrases: passphrases, backend: selection.backend, trust: policy)
         switch reader.signature {
         case .unsigned: break
         case .signed(let signer, let trusted): crypto.note("signed by \(signer)" + (trusted == true ? " (trusted)" : " (no keys are trusted here, so not checked against any)"))

@@ -16,8 +16,8 @@ enum BulkPaths {
 
     /// For each command, its options that take a value, as written on the command line.
     static let valueOptions: [String: Set<String>] = [
-        "create": ["-T", "--files-from", "--exclude", "--exclude-from", "-k", "--key-file", "--key-keyring", "--sign", "--level", "--format", "--owner", "--group", "--mtime", "--crypto", "--progress"],
-        "extract": ["-C", "--strip-components", "-k", "--key-file", "--key-keyring", "--trust", "--trust-dir", "--crypto", "--progress"],
+        "create": ["-T", "--files-from", "--exclude", "--exclude-from", "-k", "--key-file", "--key-keyring", "--passphrase-file", "--sign", "--level", "--format", "--owner", "--group", "--mtime", "--crypto", "--progress"],
+        "extract": ["-C", "--strip-components", "-k", "--key-file", "--key-keyring", "--passphrase-file", "--trust", "--trust-dir", "--crypto", "--progress"],
     ]
 
     /// Splits kseal's arguments (without the program name) into those for the parser and the paths

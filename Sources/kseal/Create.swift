@@ -83,7 +83,8 @@ struct Create: ParsableCommand {
             if archive == "-", isatty(STDOUT_FILENO) != 0 {
                 throw ArchiveError(.usage, "refusing to write an archive to a terminal")
             }
-            let keyFiles = try key.load()
+            let passphrases = try key.loadPassphrases(confirm: true)
+            let keyFiles = try key.load(besides: passphrases)
             let selection = try cryptoOptions.select()
             var options = CreateOptions()
             options.compressionLevel = level
@@ -104,7 +105,7 @@ struct Create: ParsableCommand {
             TemporaryFiles.installSignalHandlers()
             let started = DispatchTime.now().uptimeNanoseconds
             let summary = try ArchiveWriter.create(paths: inputs, destination: archive == "-" ? .standardOutput : .file(archive),
-                                                   keyFiles: keyFiles, backend: selection.backend, options: options, warn: Console.warn)
+                                                   keyFiles: keyFiles, passphrases: passphrases, backend: selection.backend, options: options, warn: Console.warn)
             options.progress?.finish()
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             cryptoOptions.note("created \(archive == "-" ? "archive on standard output" : archive): \(summary.files) files, "

@@ -44,13 +44,29 @@ struct KeyOptions: ParsableArguments {
         valueName: "key"))
     var keyKeyring: [String] = []
 
+    @Flag(name: .customLong("passphrase"), help: "Ask for a passphrase on the terminal (create asks twice and adds a passphrase slot; format 2).")
+    var askPassphrase = false
+
+    @Option(name: .customLong("passphrase-file"), help: ArgumentHelp(
+        "Read the passphrase from the first line of this file (default: $KSEAL_PASSPHRASE_FILE).", valueName: "path"))
+    var passphraseFile: String?
+
+    /// The passphrase given, if any: from --passphrase-file or KSEAL_PASSPHRASE_FILE, else asked
+    /// for on the terminal with --passphrase (twice when `confirm`).
+    func loadPassphrases(confirm: Bool) throws -> [Passphrase] {
+        let environment = ProcessInfo.processInfo.environment["KSEAL_PASSPHRASE_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        if let path = passphraseFile ?? environment { return [try Passphrase.read(path: path)] }
+        return askPassphrase ? [try PassphrasePrompt.ask(confirm: confirm)] : []
+    }
+
     /// Where the key comes from without flags: KSEAL_KEY_FILE, then the default key.
     var resolvedPath: String { keyFile.first ?? ProcessInfo.processInfo.environment["KSEAL_KEY_FILE"] ?? DefaultKey.path }
 
-    /// The keys given, in order (key files, then kernel keys), else the fallback key file.
-    func load() throws -> [KeyFile] {
+    /// The keys given, in order (key files, then kernel keys), else, unless `passphrases` were
+    /// given, the fallback key file.
+    func load(besides passphrases: [Passphrase] = []) throws -> [KeyFile] {
         let given = try keyFile.map { try KeyFile.read(path: $0, warn: Console.warn) } + keyKeyring.map(KeyFile.inKernel)
-        guard given.isEmpty else { return given }
+        guard given.isEmpty, passphrases.isEmpty else { return given }
         let path = resolvedPath
         if ProcessInfo.processInfo.environment["KSEAL_KEY_FILE"] == nil, !FileManager.default.fileExists(atPath: path) {
             throw ArchiveError(.usage, "no key: pass --key-file, set KSEAL_KEY_FILE, or run 'kseal keygen' to make the default key \(path)")

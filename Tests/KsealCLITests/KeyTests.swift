@@ -65,4 +65,28 @@ final class KeyTests: XCTestCase {
         try shell("echo junk > '\(path)/trusted.d/bad.pub'")
         XCTAssertEqual(try CLITests.run(["verify", "-q", "-k", key, "--trust-dir", "trusted.d", "signed.kseal"], in: path).status, 64)
     }
+
+    /// Two key files and a passphrase (from a file, or KSEAL_PASSPHRASE_FILE) each open the same
+    /// archive; without a terminal, --passphrase says how else to give one.
+    func testTwoKeysAndAPassphraseEachOpenTheSameArchive() throws {
+        let (scratch, a) = try CLITests.scratchWithKey("kseal-passphrase")
+        let path = scratch.path, b = path + "/b.key"
+        XCTAssertEqual(try CLITests.run(["keygen", "-q", "-o", b]).status, 0)
+        try shell("mkdir '\(path)/tree' && echo data > '\(path)/tree/f' && printf 'correct horse\\n' > '\(path)/pw' && printf 'wrong\\n' > '\(path)/bad'")
+        let created = try CLITests.run(["create", "-q", "-k", a, "-k", b, "--passphrase-file", "pw", "x.kseal", "tree"], in: path)
+        XCTAssertEqual(created.status, 0, created.stderr)
+        for opener in [["-k", a], ["-k", b], ["--passphrase-file", "pw"]] {
+            let verified = try CLITests.run(["verify", "-q"] + opener + ["x.kseal"], in: path)
+            XCTAssertEqual(verified.status, 0, "\(opener): \(verified.stderr)")
+        }
+        XCTAssertEqual(try CLITests.run(["verify", "-q", "x.kseal"], environment: ["KSEAL_PASSPHRASE_FILE": path + "/pw"], in: path).status, 0)
+        let wrong = try CLITests.run(["verify", "-q", "--passphrase-file", "bad", "x.kseal"], in: path)
+        XCTAssertEqual(wrong.status, 2, wrong.stderr)
+        XCTAssertTrue(wrong.stderr.contains("opens with the passphrase"), wrong.stderr)
+        let info = try CLITests.run(["info", "-q", "--passphrase-file", "pw", "x.kseal"], in: path)
+        XCTAssertTrue(String(decoding: info.stdout, as: UTF8.self).contains("key slots:     3 (key file ×2, passphrase); slot 2 opened"))
+        let noTerminal = try CLITests.run(["verify", "-q", "--passphrase", "x.kseal"], shell: "setsid $KSEAL verify -q --passphrase x.kseal", in: path)
+        XCTAssertEqual(noTerminal.status, 64, noTerminal.stderr)
+        XCTAssertTrue(noTerminal.stderr.contains("--passphrase-file"), noTerminal.stderr)
+    }
 }

@@ -33,6 +33,11 @@ public struct FormatVector {
         /// Format 2 signatures: the signing key's seed, and a forger's (v2-signed).
         let signing_seed_hex: String?
         let forger_seed_hex: String?
+        /// Further key slots (v2-signed): a second key file and a passphrase.
+        let second_key_file_hex: String?
+        let passphrase: String?
+        let slot_salt_hex: String?
+        let scrypt_log2_n: Int?
         let tree: [Node]
     }
 
@@ -50,13 +55,17 @@ public struct FormatVector {
     public var listingPath: String { Self.directory.appendingPathComponent("\(name).listing.txt").path }
     public var keyFile: KeyFile { try! KeyFile(bytes: hex(document.key_file_hex)) }
     public var keyBytes: [UInt8] { hex(document.key_file_hex) }
+    public var secondKeyFile: KeyFile? { document.second_key_file_hex.map { try! KeyFile(bytes: hex($0)) } }
+    public var passphrase: Passphrase? { document.passphrase.map { try! Passphrase(bytes: Array($0.utf8)) } }
     public var signingKey: SigningKey? { document.signing_seed_hex.map { try! SigningKey(seed: hex($0)) } }
     public var forgerKey: SigningKey? { document.forger_seed_hex.map { try! SigningKey(seed: hex($0)) } }
     public func path(_ suffix: String) -> String { Self.directory.appendingPathComponent("\(name)\(suffix)").path }
 
     public var options: CreateOptions {
         var options = CreateOptions()
-        options.secrets = ArchiveSecrets(dataKey: hex(document.data_key_hex), archiveID: hex(document.archive_id_hex))
+        options.secrets = ArchiveSecrets(dataKey: hex(document.data_key_hex), archiveID: hex(document.archive_id_hex),
+                                         slotSalt: document.slot_salt_hex.map(hex))
+        if let log2N = document.scrypt_log2_n { options.scryptCost = ScryptCost(log2N: log2N, r: 8, p: 1) }
         options.chunkSize = document.chunk_size
         options.compressionLevel = document.compression_level
         options.ownerOverride = OwnerOverride(id: 0)
@@ -121,8 +130,8 @@ public struct FormatVector {
         var options = self.options
         options.workers = workers
         if let signingKey { options.signingKey = signingKey }
-        _ = try ArchiveWriter.create(paths: [Array(".".utf8)], destination: .file(output), keyFile: keyFile, backend: backend, options: options,
-                                     warn: { _ in })
+        _ = try ArchiveWriter.create(paths: [Array(".".utf8)], destination: .file(output), keyFiles: [keyFile] + (secondKeyFile.map { [$0] } ?? []),
+                                     passphrases: passphrase.map { [$0] } ?? [], backend: backend, options: options, warn: { _ in })
         return Array(try Data(contentsOf: URL(fileURLWithPath: output)))
     }
 }

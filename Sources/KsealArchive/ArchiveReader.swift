@@ -114,80 +114,30 @@ public final class ArchiveReader {
         }
         self.backend = backend
         source = ByteSource(file)
-        // 1. Header: parsed and bounded, not yet trusted.
-        let headerBytes = try source.read(FormatV1.headerSize, what: "the header")
-        header = try ArchiveHeader.decode(headerBytes)
-        // 2. Key slots.
-        var slotBytes: [UInt8] = []
-        var slots: [KeySlot] = []
-        for i in 0..<Int(header.slotCount) {
-            let prefix = try source.read(4, what: "key slot \(i)")
-            let kind = UInt16(prefix[0]) | UInt16(prefix[1]) << 8
-            let length = Int(UInt16(prefix[2]) | UInt16(prefix[3]) << 8)
-            guard length <= FormatV1.maxSlotBody else { throw ArchiveError(.damaged, "key slot \(i): body of \(length) bytes") }
-            let body = try source.read(length, what: "key slot \(i)")
-            slots.append(KeySlot(kind: kind, body: body))
-            slotBytes += prefix + body
-        }
-        let mac = try source.read(FormatV1.macSize, what: "the header MAC")
+        // 1.–5. Header, key slots, a slot opened, commitment and header MAC.
+        let front: ArchiveFront
         do {
-            // 3. Data key from the first slot that opens with one of the keys.
-            var dataKey: [UInt8]?
-            var opened = (slot: 0, key: 0)
-            var tooCostly: ArchiveError?
-            search: for (i, slot) in slots.enumerated() {
-                switch KeySlotKind(rawValue: slot.kind) {
-                case .keyFile:
-                    for (k, keyFile) in keyFiles.enumerated() {
-                        if let key = try KeyFileSlot.unwrap(slot, keyFile: keyFile, header: header, slotIndex: UInt16(i), backend: backend) {
-                            (dataKey, opened) = (key, (i, k))
-                            break search
-                        }
-                    }
-                case .passphrase:
-                    for (k, passphrase) in passphrases.enumerated() {
-                        do {
-                            if let key = try PassphraseSlot.unwrap(slot, passphrase: passphrase, header: header, slotIndex: UInt16(i), backend: backend) {
-                                (dataKey, opened) = (key, (i, keyFiles.count + k))
-                                break search
-                            }
-                        } catch let error as ArchiveError where error.code == .unsupported {
-                            tooCostly = error  // not tried; said if nothing else opens
-                            break
-                        }
-                    }
-                case .free, nil:
-                    continue  // removed, or a kind this reader does not know (spec §4.1)
-                }
-            }
-            (openedSlot, openingKey) = opened
-            slotKinds = slots.map(\.kind)
-            guard var dataKey else {
-                if let tooCostly { throw tooCostly }
-                let given = keyFiles.map(\.name) + (passphrases.isEmpty ? [] : [passphrases.count == 1 ? "passphrase" : "\(passphrases.count) passphrases"])
-                let keys = given.count == 1 ? "the \(given[0])" : "any of: \(given.joined(separator: ", "))"
-                throw ArchiveError(.wrongKey, "wrong key: no key slot of this archive opens with \(keys) (or its key slots are damaged)")
-            }
-            defer { wipe(&dataKey) }
-            // 4. Key commitment, then 5. the header MAC: now header and slots are authentic.
-            subkeys = try Subkeys(backend: backend, dataKey: dataKey, archiveID: header.archiveID, version: header.version)
-            guard constantTimeEqual(subkeys.commitment, header.keyCommitment) else {
-                throw ArchiveError(.damaged, "key commitment mismatch: the key slot does not belong to this header")
-            }
-            let expected = try backend.makeHMACSHA256(key: subkeys.header).digest(headerBytes + slotBytes)
-            guard constantTimeEqual(expected, mac) else { throw ArchiveError(.damaged, "header authentication failed: the header or key slots were altered") }
+            front = try ArchiveFront(source: source, keyFiles: keyFiles, passphrases: passphrases, backend: backend)
+        } catch let error as CryptoError {
+            throw ArchiveError.crypto(error, "opening the archive")
+        }
+        header = front.header
+        subkeys = front.subkeys
+        (openedSlot, openingKey) = (front.openedSlot, front.openingKey)
+        slotKinds = front.slots.map(\.kind)
+        do {
             if !trust.isEmpty && !header.isSigned {
                 throw ArchiveError(.untrusted, "not trusted: the archive is not signed, and \(trust.keys.count) signing keys are trusted")
             }
             // 6. Index: every segment opened before SQLite sees a byte, and the signature (if
             // any) checked before the index is decompressed. The compressed copy is gone before
             // the index is decoded, so the two never add up.
-            let front = try backend.makeSHA256()
-            try front.update(headerBytes + slotBytes + mac)
+            let digest = try backend.makeSHA256()
+            try digest.update(front.bytes)
             let database: Database
             do {
-                let compressedIndex = try Self.openIndex(header: header, source: source, key: subkeys.index, backend: backend, digest: front)
-                signature = try Self.checkSignature(header: header, source: source, digest: front.finalize(), trust: trust)
+                let compressedIndex = try Self.openIndex(header: header, source: source, key: subkeys.index, backend: backend) { try digest.update($0) }
+                signature = try Self.checkSignature(header: header, source: source, digest: digest.finalize(), trust: trust)
                 let decompressor = try ZstdDecompressor(windowLogMax: 27)
                 database = try Database.deserialize(count: Int(header.indexPlainLength)) { image in
                     try compressedIndex.withUnsafeBytes { try decompressor.decompress($0, into: image, what: "index") }
@@ -202,8 +152,9 @@ public final class ArchiveReader {
 
     /// Reads and opens every index segment; returns the authenticated, still compressed index.
     /// Memory grows only with segments that authenticated.
-    private static func openIndex(header: ArchiveHeader, source: ByteSource, key: [UInt8], backend: any CryptoBackend,
-                                  digest: any DigestContext) throws -> [UInt8] {
+    /// - Parameter sealed: told each segment's sealed bytes as read (for the signature digest).
+    static func openIndex(header: ArchiveHeader, source: ByteSource, key: [UInt8], backend: any CryptoBackend,
+                          sealed: ([UInt8]) throws -> Void) throws -> [UInt8] {
         let context = try backend.aes256GCM(key: key).makeContext()
         let count = header.indexSegmentCount
         var compressed: [UInt8] = []
@@ -212,11 +163,11 @@ public final class ArchiveReader {
         compressed.reserveCapacity(min(remaining, Int(header.chunkSize) * 64))
         for segment in 0..<count {
             let plainCount = min(remaining, Int(header.chunkSize))
-            let sealed = try source.read(plainCount + FormatV1.tagSize, what: "index segment \(segment)")
-            try digest.update(sealed)
+            let bytes = try source.read(plainCount + FormatV1.tagSize, what: "index segment \(segment)")
+            try sealed(bytes)
             let aad = indexAAD(version: header.version, archiveID: header.archiveID, segment: segment, segmentCount: count)
             do {
-                compressed += try context.open(sealed, nonce: counterNonce(segment), aad: aad)
+                compressed += try context.open(bytes, nonce: counterNonce(segment), aad: aad)
             } catch let error as CryptoError where error.code == .authenticationFailed {
                 throw ArchiveError(.damaged, "index segment \(segment) of \(count): authentication failed", cause: error)
             }
@@ -227,7 +178,7 @@ public final class ArchiveReader {
 
     /// Reads and checks the signature record of a signed archive against `trust` (spec §4.4):
     /// `digest` is the SHA-256 of every byte before it.
-    private static func checkSignature(header: ArchiveHeader, source: ByteSource, digest: [UInt8], trust: TrustPolicy) throws -> SignatureVerdict {
+    static func checkSignature(header: ArchiveHeader, source: ByteSource, digest: [UInt8], trust: TrustPolicy) throws -> SignatureVerdict {
         guard header.isSigned else { return .unsigned }
         let record = try SignatureRecord.decode(source.read(SignatureRecord.size, what: "the signature"))
         let signer = try PublicSigningKey(bytes: record.publicKey)

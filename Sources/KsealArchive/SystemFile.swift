@@ -186,11 +186,11 @@ final class SystemFile {
     /// - Parameter consuming: `source` is private scratch: each piece copied is punched out of
     ///   it at once, so its cached pages are freed (and reused for the copy) instead of the copy
     ///   needing as much fresh memory again, and its dirty pages are never written back.
-    func append(from source: SystemFile, length: Int64, consuming: Bool = false) throws {
-        var offset: Int64 = 0
+    func append(from source: SystemFile, at start: Int64 = 0, length: Int64, consuming: Bool = false) throws {
+        var offset: Int64 = start
         var remaining = length
         let piece: Int64 = 8 << 20
-        var released: Int64 = 0
+        var released: Int64 = start
         func release(upTo end: Int64) {
             guard consuming, end > released else { return }
             // Best effort: a file system without hole punching just keeps the pages longer.

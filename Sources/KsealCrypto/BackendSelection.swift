@@ -18,7 +18,7 @@ public struct BackendSelection: Sendable {
 
 /// The algorithms the kernel backend needs, as AF_ALG names them.
 public struct KernelAlgorithm: Sendable, Hashable {
-    public let type: AlgType
+    let type: AlgType
     public let name: String
     public static let aes256GCM = KernelAlgorithm(type: .aead, name: "gcm(aes)")
     public static let sha256 = KernelAlgorithm(type: .hash, name: "sha256")

@@ -79,47 +79,45 @@ struct Create: ParsableCommand {
     }
 
     func run() throws {
-        try Failure.guarding {
-            if archive == "-", isatty(STDOUT_FILENO) != 0 {
-                throw ArchiveError(.usage, "refusing to write an archive to a terminal")
-            }
-            let passphrases = try key.loadPassphrases(confirm: true)
-            let keyFiles = try key.load(besides: passphrases)
-            let selection = try cryptoOptions.select()
-            var options = CreateOptions()
-            options.compressionLevel = level
-            options.replaceForeignFile = force
-            options.oneFileSystem = oneFileSystem
-            options.formatVersion = FormatVersion(rawValue: format)!
-            options.ownerOverride = try owner.map(Overrides.owner)
-            options.groupOverride = try group.map(Overrides.group)
-            options.mtimeOverride = try mtime.map(Overrides.mtime)
-            options.clampMtime = clampMtime
-            options.numericOwner = numericOwner
-            options.signingKey = try sign.map { try SigningKey.read(path: $0, warn: Console.warn) }
-            let separator = nullSeparated ? 0 : UInt8(ascii: "\n")
-            options.exclude = try PathPatterns(exclude.map(\.pathBytes) + excludeFrom.flatMap { try PathList.read($0, separator: separator) })
-            let inputs = try (paths + BulkPaths.taken).map(\.pathBytes) + filesFrom.flatMap { try PathList.read($0, separator: separator) }
-            guard !inputs.isEmpty else { throw ArchiveError(.usage, "the lists given to -T name no path to archive") }
-            options.progress = progressOptions.meter(command: "create", quiet: cryptoOptions.quiet)
-            TemporaryFiles.installSignalHandlers()
-            let started = DispatchTime.now().uptimeNanoseconds
-            let summary = try ArchiveWriter.create(paths: inputs, destination: archive == "-" ? .standardOutput : .file(archive),
-                                                   keyFiles: keyFiles, passphrases: passphrases, backend: selection.backend, options: options, warn: Console.warn)
-            options.progress?.finish()
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            cryptoOptions.note("created \(archive == "-" ? "archive on standard output" : archive): \(summary.files) files, "
-                + "\(summary.directories) directories, \(summary.symlinks) symlinks, \(summary.hardLinks) hard links; "
-                + (summary.excluded > 0 ? "\(summary.excluded) excluded; " : "")
-                + (summary.mountPoints > 0 ? "\(summary.mountPoints) mount points not descended into; " : "")
-                + "\(summary.inputBytes) bytes in, \(summary.archiveBytes) bytes out, \(summary.frames) chunks, "
-                + Text.printf("%.2f s", seconds))
-            // What the archive does not hold is counted, and the status says so (as extract's 7).
-            if summary.skipped > 0 { Console.warn("\(summary.skipped) inputs not archived (named above)") }
-            if summary.attributesNotRecorded > 0 {
-                Console.warn("\(summary.attributesNotRecorded) entries' extended attributes (ACLs, capabilities, labels) not recorded: format 1 has none")
-            }
-            if summary.hasLosses { throw ExitCode(ExitStatus.restoredWithLosses.rawValue) }
+        if archive == "-", isatty(STDOUT_FILENO) != 0 {
+            throw ArchiveError(.usage, "refusing to write an archive to a terminal")
         }
+        let passphrases = try key.loadPassphrases(confirm: true)
+        let keyFiles = try key.load(besides: passphrases)
+        let selection = try cryptoOptions.select()
+        var options = CreateOptions()
+        options.compressionLevel = level
+        options.replaceForeignFile = force
+        options.oneFileSystem = oneFileSystem
+        options.formatVersion = FormatVersion(rawValue: format)!
+        options.ownerOverride = try owner.map(Overrides.owner)
+        options.groupOverride = try group.map(Overrides.group)
+        options.mtimeOverride = try mtime.map(Overrides.mtime)
+        options.clampMtime = clampMtime
+        options.numericOwner = numericOwner
+        options.signingKey = try sign.map { try SigningKey.read(path: $0, warn: Console.warn) }
+        let separator = nullSeparated ? 0 : UInt8(ascii: "\n")
+        options.exclude = try PathPatterns(exclude.map(\.pathBytes) + excludeFrom.flatMap { try PathList.read($0, separator: separator) })
+        let inputs = try (paths + BulkPaths.taken).map(\.pathBytes) + filesFrom.flatMap { try PathList.read($0, separator: separator) }
+        guard !inputs.isEmpty else { throw ArchiveError(.usage, "the lists given to -T name no path to archive") }
+        options.progress = progressOptions.meter(command: "create", quiet: cryptoOptions.quiet)
+        TemporaryFiles.installSignalHandlers()
+        let started = DispatchTime.now().uptimeNanoseconds
+        let summary = try ArchiveWriter.create(paths: inputs, destination: archive == "-" ? .standardOutput : .file(archive),
+                                               keyFiles: keyFiles, passphrases: passphrases, backend: selection.backend, options: options, warn: Console.warn)
+        options.progress?.finish()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        cryptoOptions.note("created \(archive == "-" ? "archive on standard output" : archive): \(summary.files) files, "
+            + "\(summary.directories) directories, \(summary.symlinks) symlinks, \(summary.hardLinks) hard links; "
+            + (summary.excluded > 0 ? "\(summary.excluded) excluded; " : "")
+            + (summary.mountPoints > 0 ? "\(summary.mountPoints) mount points not descended into; " : "")
+            + "\(summary.inputBytes) bytes in, \(summary.archiveBytes) bytes out, \(summary.frames) chunks, "
+            + Text.printf("%.2f s", seconds))
+        // What the archive does not hold is counted, and the status says so (as extract's 7).
+        if summary.skipped > 0 { Console.warn("\(summary.skipped) inputs not archived (named above)") }
+        if summary.attributesNotRecorded > 0 {
+            Console.warn("\(summary.attributesNotRecorded) entries' extended attributes (ACLs, capabilities, labels) not recorded: format 1 has none")
+        }
+        if summary.hasLosses { throw ExitCode(ExitStatus.restoredWithLosses.rawValue) }
     }
 }

@@ -1,11 +1,7 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import AFAlg
 import ArgumentParser
 import KsealCrypto
 
-struct Doctor: ParsableCommand {
+struct Doctor: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         abstract: "Report whether the kernel serves kseal's algorithms through AF_ALG, with which drivers, and which backend would run."
     )
@@ -13,36 +9,52 @@ struct Doctor: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The backend whose choice to report: auto, kernel or userspace; with kernel, exit 4 when it is unavailable.", valueName: "backend"))
     var crypto: BackendPreference = .auto
 
-    func run() throws {
-        try Failure.guarding { try report() }
-    }
+    @Flag(name: .long, help: "Print the report as one JSON object.")
+    var json = false
 
-    private func report() throws {
-        var name = utsname()
-        uname(&name)
-        let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        print("kernel: Linux \(release)")
-        print("af_alg_restrict: \(AFAlgAvailability.restrictLevel().map(String.init) ?? "absent (kernel before 7.3)")")
-        for algorithm in KernelAlgorithm.all {
+    func run() throws {
+        let report = KernelReport.gather()
+        let selection = try CryptoBackends.select(crypto)
+        let limit = selection.backend.kind == .kernel ? (try? selection.backend.aes256GCM(key: [UInt8](repeating: 0, count: 32)).makeContext())?.maxMessageSize : nil
+        if json { return Console.print(JSON.encode(Self.json(report, selection: selection, limit: limit))) }
+        Console.print("kernel: Linux \(report.release)")
+        Console.print("af_alg_restrict: \(report.restrictLevel.map(String.init) ?? "absent (kernel before 7.3)")")
+        for algorithm in report.algorithms {
             let label = algorithm.name + String(repeating: " ", count: max(0, 13 - algorithm.name.count))
-            if let problem = AFAlgAvailability.check(type: algorithm.type, algorithm: algorithm.name) {
-                print("\(label) AF_ALG: no    \(problem.reason)")
-            } else if let driver = DriverReport.lookup(algorithm.name) {
-                let hardware = driver.isHardware.map { $0 ? "yes" : "no" } ?? "unknown"
-                print("\(label) AF_ALG: yes   driver \(driver.driver), priority \(driver.priority), hardware offload: \(hardware) (from \(driver.source))")
+            if let problem = algorithm.problem {
+                Console.print("\(label) AF_ALG: no    \(problem)")
+            } else if let driver = algorithm.driver {
+                let hardware = algorithm.isHardware.map { $0 ? "yes" : "no" } ?? "unknown"
+                Console.print("\(label) AF_ALG: yes   driver \(driver), priority \(algorithm.priority ?? 0), hardware offload: \(hardware) (from \(algorithm.source ?? "?"))")
             } else {
-                print("\(label) AF_ALG: yes   driver not listed by the kernel")
+                Console.print("\(label) AF_ALG: yes   driver not listed by the kernel")
             }
         }
-        switch KernelKeyring.setKeyBySerialSupport() {
-        case .supported: print("keyring keys: yes (ALG_SET_KEY_BY_KEY_SERIAL: AF_ALG can be keyed from a kernel keyring key)")
-        case .unsupported(let why): print("keyring keys: no (\(why))")
-        case .unknown(let why): print("keyring keys: unknown (\(why))")
+        switch report.keyringKeys {
+        case .supported: Console.print("keyring keys: yes (ALG_SET_KEY_BY_KEY_SERIAL: AF_ALG can be keyed from a kernel keyring key)")
+        case .unsupported(let why): Console.print("keyring keys: no (\(why))")
+        case .unknown(let why): Console.print("keyring keys: unknown (\(why))")
         }
-        let selection = try CryptoBackends.select(crypto)
-        if let context = try? selection.backend.aes256GCM(key: [UInt8](repeating: 0, count: 32)).makeContext(), selection.backend.kind == .kernel {
-            print("AEAD limit: \(context.maxMessageSize) bytes of AAD + data per AF_ALG operation")
+        if let limit { Console.print("AEAD limit: \(limit) bytes of AAD + data per AF_ALG operation") }
+        Console.print("backend (--crypto \(crypto.rawValue)): \(selection.reason)")
+    }
+
+    private static func json(_ report: KernelReport, selection: BackendSelection, limit: Int?) -> JSON.Value {
+        let algorithms: [JSON.Value] = report.algorithms.map { algorithm in
+            .object([("name", .string(algorithm.name)), ("af_alg", .bool(algorithm.problem == nil)), ("problem", algorithm.problem.map(JSON.Value.string) ?? .null),
+                     ("driver", algorithm.driver.map(JSON.Value.string) ?? .null), ("priority", algorithm.priority.map { .int(Int64($0)) } ?? .null),
+                     ("hardware", algorithm.isHardware.map(JSON.Value.bool) ?? .null)])
         }
-        print("backend (--crypto \(crypto.rawValue)): \(selection.reason)")
+        let keyring: (String, String?) = switch report.keyringKeys {
+        case .supported: ("yes", nil)
+        case .unsupported(let why): ("no", why)
+        case .unknown(let why): ("unknown", why)
+        }
+        return .object([
+            ("kernel", .string(report.release)), ("af_alg_restrict", report.restrictLevel.map { .int(Int64($0)) } ?? .null),
+            ("algorithms", .array(algorithms)), ("keyring_keys", .string(keyring.0)), ("keyring_keys_reason", keyring.1.map(JSON.Value.string) ?? .null),
+            ("aead_limit", limit.map { .int(Int64($0)) } ?? .null), ("backend", .string(selection.backend.kind.rawValue)),
+            ("backend_reason", .string(selection.reason)), ("build", .string("kernel and user space")),
+        ])
     }
 }

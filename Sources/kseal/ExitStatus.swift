@@ -26,13 +26,22 @@ enum ExitStatus: Int32, CaseIterable {
 }
 
 enum Failure {
-    /// Prints a one-line message for `error` on stderr and returns the exit code to throw.
-    static func report(_ error: any Error) -> ExitCode {
+    /// Prints a one-line message for `error` on stderr (and, for a command given `--json`, one
+    /// JSON error object on stdout) and returns the exit code. Every command's errors come here,
+    /// once, from ``Kseal/main()``.
+    static func report(_ error: any Error, json: Bool) -> ExitCode {
         if let code = error as? ExitCode { return code }
         let (status, message) = classify(error)
         Console.error(message)
+        if json {
+            Console.print(JSON.encode(.object([("ok", .bool(false)), ("status", .int(Int64(status.rawValue))),
+                                               ("class", .string(status.className)), ("message", .string(message))])))
+        }
         return ExitCode(status.rawValue)
     }
+
+    /// Whether `error` is kseal's to report (the rest are ArgumentParser's).
+    static func handles(_ error: any Error) -> Bool { error is ArchiveError || error is CryptoError || error is ExitCode }
 
     static func classify(_ error: any Error) -> (ExitStatus, String) {
         if let error = error as? ArchiveError {
@@ -50,20 +59,40 @@ enum Failure {
             return (status, error.message)
         }
         if let error = error as? CryptoError {
-            switch error.code {
-            case .unavailable: return (.cryptoUnavailable, "crypto backend unavailable: \(error.message)")
-            case .authenticationFailed: return (.damaged, error.message)
-            case .unsupported: return (.unsupported, error.message)
-            case .messageTooLarge, .invalidArgument, .failure: return (.internalError, error.message)
+            let status: ExitStatus = switch error.code {
+            case .unavailable: .cryptoUnavailable
+            case .authenticationFailed: .damaged
+            case .unsupported: .unsupported
+            case .messageTooLarge, .invalidArgument, .failure: .internalError
             }
+            return (status, status == .cryptoUnavailable ? "crypto backend unavailable: \(error.message)" : error.message)
         }
         return (.internalError, "\(error)")
     }
+}
 
-    /// Runs a command body, turning every error into its one-line message and exit status.
-    static func guarding(_ body: () throws -> Void) throws {
-        do { try body() } catch { throw report(error) }
+extension ExitStatus {
+    /// The `class` of a `--json` error object.
+    var className: String {
+        switch self {
+        case .success: "ok"
+        case .damaged: "damaged"
+        case .wrongKey: "wrong_key"
+        case .ioError: "io_error"
+        case .cryptoUnavailable: "crypto_unavailable"
+        case .unsupported: "unsupported"
+        case .refused: "refused"
+        case .restoredWithLosses: "completed_with_losses"
+        case .untrusted: "not_trusted"
+        case .usage: "usage"
+        case .internalError: "internal"
+        }
     }
+}
+
+/// Commands with a `--json` flag: their failures are also reported as a JSON object on stdout.
+protocol JSONReporting {
+    var json: Bool { get }
 }
 
 /// stderr output, one line per message, prefixed with the program name.

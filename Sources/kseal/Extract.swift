@@ -1,7 +1,7 @@
 import ArgumentParser
 import KsealArchive
 
-struct Extract: ParsableCommand {
+struct Extract: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         abstract: "Extract an archive, verifying every chunk before its bytes reach a file.",
         discussion: "Reads the archive once, front to back, so '-' extracts from a pipe. Files appear under their names only "
@@ -42,6 +42,9 @@ struct Extract: ParsableCommand {
     @Flag(name: .long, help: "Write the selected files' contents to standard output instead.")
     var stdout = false
 
+    @Flag(name: .long, help: "Print a summary as one JSON object on standard output (not with --stdout).")
+    var json = false
+
     @Flag(name: .long, help: "Verify the whole archive first and write nothing at all if anything is damaged (reads a file archive twice; not for '-').")
     var verifyFirst = false
 
@@ -52,43 +55,50 @@ struct Extract: ParsableCommand {
     func validate() throws {
         if verifyFirst && archive.archive == "-" { throw ValidationError("--verify-first needs an archive file, not '-'") }
         if stripComponents < 0 { throw ValidationError("--strip-components must be 0 or more") }
+        if json && stdout { throw ValidationError("--json and --stdout both write to standard output; choose one") }
     }
 
     func run() throws {
-        try Failure.guarding {
-            if verifyFirst {
-                let report = try Verifier.verify(archive.open(key: key, crypto: cryptoOptions))
-                guard report.isIntact else {
-                    for damage in report.damagedFiles { Console.error(String(decoding: damage.path, as: UTF8.self) + ": " + damage.reason) }
-                    for problem in report.archiveProblems { Console.error("archive: \(problem)") }
-                    Console.error("the archive is damaged; --verify-first: nothing was extracted")
-                    throw ExitCode(ExitStatus.damaged.rawValue)
-                }
+        if verifyFirst {
+            let report = try Verifier.verify(archive.open(key: key, crypto: cryptoOptions))
+            guard report.isIntact else {
+                for damage in report.damagedFiles { Console.error(String(decoding: damage.path, as: UTF8.self) + ": " + damage.reason) }
+                for problem in report.archiveProblems { Console.error("archive: \(problem)") }
+                Console.error("the archive is damaged; --verify-first: nothing was extracted")
+                throw ExitCode(ExitStatus.damaged.rawValue)
             }
-            let reader = try archive.open(key: key, crypto: verifyFirst ? cryptoOptions.silenced : cryptoOptions)
-            TemporaryFiles.installSignalHandlers()
-            var options = ExtractOptions()
-            options.selection = (paths + BulkPaths.taken).map(\.pathBytes)
-            options.stripComponents = stripComponents
-            options.keepDirectorySymlinks = keepDirectorySymlink
-            if noSameOwner { options.restoreOwnership = false }
-            options.numericOwner = numericOwner
-            options.restoreXattrs = !noXattrs
-            options.restoreACLs = !noACLs
-            options.restoreSELinux = !noSELinux
-            options.progress = progressOptions.meter(command: "extract", quiet: cryptoOptions.quiet)
-            let report = try Extractor.extract(reader, to: stdout ? .standardOutput : .directory(directory), options: options)
-            options.progress?.finish()
-            for damage in report.failed + report.refused + report.ioFailures {
-                Console.error(String(decoding: damage.path, as: UTF8.self) + ": " + damage.reason)
-            }
-            for problem in report.archiveProblems { Console.error("archive: \(problem)") }
-            cryptoOptions.note("extracted \(report.restored) entries" + (report.isComplete ? "" : "; some entries were NOT restored"))
-            if !report.refused.isEmpty { throw ExitCode(ExitStatus.refused.rawValue) }
-            if !report.failed.isEmpty || !report.archiveProblems.isEmpty { throw ExitCode(ExitStatus.damaged.rawValue) }
-            if !report.ioFailures.isEmpty { throw ExitCode(ExitStatus.ioError.rawValue) }
-            for (kind, count) in report.losses.sorted(by: { $0.key < $1.key }) { Console.error("not restored: \(count) \(kind)") }
-            if !report.losses.isEmpty { throw ExitCode(ExitStatus.restoredWithLosses.rawValue) }
         }
+        let reader = try archive.open(key: key, crypto: verifyFirst ? cryptoOptions.silenced : cryptoOptions)
+        TemporaryFiles.installSignalHandlers()
+        var options = ExtractOptions()
+        options.selection = (paths + BulkPaths.taken).map(\.pathBytes)
+        options.stripComponents = stripComponents
+        options.keepDirectorySymlinks = keepDirectorySymlink
+        if noSameOwner { options.restoreOwnership = false }
+        options.numericOwner = numericOwner
+        options.restoreXattrs = !noXattrs
+        options.restoreACLs = !noACLs
+        options.restoreSELinux = !noSELinux
+        options.progress = progressOptions.meter(command: "extract", quiet: cryptoOptions.quiet)
+        let report = try Extractor.extract(reader, to: stdout ? .standardOutput : .directory(directory), options: options)
+        options.progress?.finish()
+        for damage in report.failed + report.refused + report.ioFailures {
+            Console.error(String(decoding: damage.path, as: UTF8.self) + ": " + damage.reason)
+        }
+        for problem in report.archiveProblems { Console.error("archive: \(problem)") }
+        cryptoOptions.note("extracted \(report.restored) entries" + (report.isComplete ? "" : "; some entries were NOT restored"))
+        for (kind, count) in report.losses.sorted(by: { $0.key < $1.key }) { Console.error("not restored: \(count) \(kind)") }
+        let status: ExitStatus = !report.refused.isEmpty ? .refused : !report.failed.isEmpty || !report.archiveProblems.isEmpty ? .damaged
+            : !report.ioFailures.isEmpty ? .ioError : !report.losses.isEmpty ? .restoredWithLosses : .success
+        if json {
+            Console.print(JSON.encode(.object([
+                ("ok", .bool(status == .success)), ("status", .int(Int64(status.rawValue))), ("class", .string(status.className)),
+                ("backend", .string(reader.backend.kind.rawValue)), ("signature", JSON.signature(reader.signature)),
+                ("restored", .int(Int64(report.restored))), ("bytes", .int(reader.index.uniqueBytes)), ("damaged", JSON.damage(report.failed)), ("refused", JSON.damage(report.refused)),
+                ("io_failures", JSON.damage(report.ioFailures)), ("archive_problems", .array(report.archiveProblems.map { .string($0) })),
+                ("losses", .object(report.losses.sorted(by: { $0.key < $1.key }).map { ($0.key, .int(Int64($0.value))) })),
+            ])))
+        }
+        if status != .success { throw ExitCode(status.rawValue) }
     }
 }

@@ -1,3 +1,5 @@
+import KsealArchive
+
 /// A minimal JSON writer for kseal's `--json` outputs (no Foundation round trip, stable key order).
 enum JSON {
     indirect enum Value {
@@ -49,5 +51,20 @@ extension String {
     init(format2 byte: UInt8) {
         let digits = Array("0123456789abcdef")
         self = String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+    }
+}
+
+extension JSON {
+    /// An archive's signature as `--json` outputs show it.
+    static func signature(_ verdict: SignatureVerdict) -> Value {
+        switch verdict {
+        case .unsigned: return .object([("signed", .bool(false))])
+        case .signed(let key, let trusted):
+            return .object([("signed", .bool(true)), ("key", .string(key.description)), ("trusted", trusted.map(Value.bool) ?? .null)])
+        }
+    }
+
+    static func damage(_ list: [VerifyReport.Damage]) -> Value {
+        .array(list.map { .object(pathFields("path", $0.path) + [("reason", .string($0.reason))]) })
     }
 }

@@ -18,21 +18,19 @@ struct Keygen: ParsableCommand {
     @OptionGroup var cryptoOptions: CryptoOptions
 
     func run() throws {
-        try Failure.guarding {
-            if signing {
-                guard let output else { throw ArchiveError(.usage, "keygen --signing needs -o PATH: the signing key goes there, its public key to PATH.pub") }
-                let key = try SigningKey.generate()
-                try key.write(to: output)
-                cryptoOptions.note("wrote a new signing key to \(output) and its public key \(key.publicKey) to \(output).pub")
-                return
-            }
-            let path = output ?? DefaultKey.path
-            if output == nil {
-                try FileManager.default.createDirectory(atPath: String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]), withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
-            }
-            try KeyFile.generate().write(to: path)
-            cryptoOptions.note("wrote a new key to \(path)")
+        if signing {
+            guard let output else { throw ArchiveError(.usage, "keygen --signing needs -o PATH: the signing key goes there, its public key to PATH.pub") }
+            let key = try SigningKey.generate()
+            try key.write(to: output)
+            cryptoOptions.note("wrote a new signing key to \(output) and its public key \(key.publicKey) to \(output).pub")
+            return
         }
+        let path = output ?? DefaultKey.path
+        if output == nil {
+            try FileManager.default.createDirectory(atPath: String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]), withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        }
+        try KeyFile.generate().write(to: path)
+        cryptoOptions.note("wrote a new key to \(path)")
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import KsealArchive
 
-struct List: ParsableCommand {
+struct List: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         abstract: "List the entries of an archive.",
         discussion: "Reads and authenticates the header and index only; 'kseal verify' checks the contents."
@@ -19,20 +19,18 @@ struct List: ParsableCommand {
     @OptionGroup var cryptoOptions: CryptoOptions
 
     func run() throws {
-        try Failure.guarding {
-            let reader = try archive.open(key: key, crypto: cryptoOptions)
-            if json {
-                Console.print(JSON.encode(.array(reader.index.entries.map(EntryFormat.json))))
-                return
+        let reader = try archive.open(key: key, crypto: cryptoOptions)
+        if json {
+            Console.print(JSON.encode(.array(reader.index.entries.map(EntryFormat.json))))
+            return
+        }
+        for entry in reader.index.entries {
+            if long { Console.write(Array((EntryFormat.longPrefix(entry)).utf8)) }
+            var line = entry.path
+            if long, let target = entry.target {
+                line += Array((entry.kind == .hardLink ? " link to " : " -> ").utf8) + target
             }
-            for entry in reader.index.entries {
-                if long { Console.write(Array((EntryFormat.longPrefix(entry)).utf8)) }
-                var line = entry.path
-                if long, let target = entry.target {
-                    line += Array((entry.kind == .hardLink ? " link to " : " -> ").utf8) + target
-                }
-                Console.write(line + [10])
-            }
+            Console.write(line + [10])
         }
     }
 }

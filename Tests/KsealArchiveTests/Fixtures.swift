@@ -54,16 +54,26 @@ enum Fixture {
 /// Archive offsets of each region, computed from the header (for tampering at known places).
 struct Regions {
     let header = 0..<128
-    let slot: Range<Int>
+    /// The key slots, each with its 4-byte prefix; `slot` is the first.
+    let slots: [Range<Int>]
+    var slot: Range<Int> { slots[0] }
     let mac: Range<Int>
+    /// The sealed index, and a signed archive's signature record after it.
     let index: Range<Int>
     let frames: [Range<Int>]
     let end: Range<Int>
 
     init(archive: String, key: KeyFile = Fixture.key) throws {
         let reader = try ArchiveReader(.file(archive), keyFile: key, backend: UserspaceBackend())
-        slot = 128..<(128 + 4 + 48)
-        mac = slot.upperBound..<(slot.upperBound + 32)
+        let bytes = try Fixture.bytes(archive)
+        var slots: [Range<Int>] = [], offset = 128
+        for _ in 0..<Int(reader.header.slotCount) {
+            let length = Int(bytes[offset + 2]) | Int(bytes[offset + 3]) << 8
+            slots.append(offset..<(offset + 4 + length))
+            offset += 4 + length
+        }
+        self.slots = slots
+        mac = offset..<(offset + 32)
         index = mac.upperBound..<Int(reader.frontLength)
         var start = Int(reader.frontLength)
         var frames: [Range<Int>] = []

@@ -1,0 +1,80 @@
+import KsealCrypto
+
+/// An archive's front, opened (spec §8 steps 1–5): the header and key slots read, the data key
+/// taken from the first slot that opens with a key or passphrase given, the key commitment and
+/// the header MAC checked. The data key is wiped when this goes.
+final class ArchiveFront {
+    let header: ArchiveHeader
+    let headerBytes: [UInt8], slotBytes: [UInt8], mac: [UInt8]
+    let slots: [KeySlot]
+    /// The slot that opened, and the key that opened it (key files first, then passphrases).
+    let openedSlot: Int, openingKey: Int
+    private(set) var dataKey: [UInt8]
+    let subkeys: Subkeys
+
+    /// Every byte before the sealed index.
+    var bytes: [UInt8] { headerBytes + slotBytes + mac }
+
+    deinit { wipe(&dataKey) }
+
+    init(source: ByteSource, keyFiles: [KeyFile], passphrases: [Passphrase], backend: any CryptoBackend) throws {
+        // 1. Header: parsed and bounded, not yet trusted.
+        headerBytes = try source.read(FormatV1.headerSize, what: "the header")
+        header = try ArchiveHeader.decode(headerBytes)
+        // 2. Key slots, then the MAC.
+        var slotBytes: [UInt8] = []
+        var slots: [KeySlot] = []
+        for i in 0..<Int(header.slotCount) {
+            let prefix = try source.read(4, what: "key slot \(i)")
+            let kind = UInt16(prefix[0]) | UInt16(prefix[1]) << 8
+            let length = Int(UInt16(prefix[2]) | UInt16(prefix[3]) << 8)
+            guard length <= FormatV1.maxSlotBody else { throw ArchiveError(.damaged, "key slot \(i): body of \(length) bytes") }
+            let body = try source.read(length, what: "key slot \(i)")
+            slots.append(KeySlot(kind: kind, body: body))
+            slotBytes += prefix + body
+        }
+        self.slotBytes = slotBytes
+        self.slots = slots
+        mac = try source.read(FormatV1.macSize, what: "the header MAC")
+        // 3. The data key from the first slot that opens.
+        (dataKey, openedSlot, openingKey) = try Self.open(slots, header: header, keyFiles: keyFiles, passphrases: passphrases, backend: backend)
+        // 4. Key commitment, then 5. the header MAC: now header and slots are authentic.
+        subkeys = try Subkeys(backend: backend, dataKey: dataKey, archiveID: header.archiveID, version: header.version)
+        guard constantTimeEqual(subkeys.commitment, header.keyCommitment) else {
+            throw ArchiveError(.damaged, "key commitment mismatch: the key slot does not belong to this header")
+        }
+        let expected = try backend.makeHMACSHA256(key: subkeys.header).digest(headerBytes + slotBytes)
+        guard constantTimeEqual(expected, mac) else { throw ArchiveError(.damaged, "header authentication failed: the header or key slots were altered") }
+    }
+
+    /// Tries each slot, in order, with every key or passphrase of its kind (spec §8 step 3).
+    private static func open(_ slots: [KeySlot], header: ArchiveHeader, keyFiles: [KeyFile], passphrases: [Passphrase],
+                             backend: any CryptoBackend) throws -> ([UInt8], Int, Int) {
+        var tooCostly: ArchiveError?
+        for (i, slot) in slots.enumerated() {
+            switch KeySlotKind(rawValue: slot.kind) {
+            case .keyFile:
+                for (k, keyFile) in keyFiles.enumerated() {
+                    if let key = try KeyFileSlot.unwrap(slot, keyFile: keyFile, header: header, slotIndex: UInt16(i), backend: backend) { return (key, i, k) }
+                }
+            case .passphrase:
+                for (k, passphrase) in passphrases.enumerated() {
+                    do {
+                        if let key = try PassphraseSlot.unwrap(slot, passphrase: passphrase, header: header, slotIndex: UInt16(i), backend: backend) {
+                            return (key, i, keyFiles.count + k)
+                        }
+                    } catch let error as ArchiveError where error.code == .unsupported {
+                        tooCostly = error  // not tried; said if nothing else opens
+                        break
+                    }
+                }
+            case .free, nil:
+                continue  // removed, or a kind this reader does not know (spec §4.1)
+            }
+        }
+        if let tooCostly { throw tooCostly }
+        let given = keyFiles.map(\.name) + (passphrases.isEmpty ? [] : [passphrases.count == 1 ? "passphrase" : "\(passphrases.count) passphrases"])
+        let keys = given.count == 1 ? "the \(given[0])" : "any of: \(given.joined(separator: ", "))"
+        throw ArchiveError(.wrongKey, "wrong key: no key slot of this archive opens with \(keys) (or its key slots are damaged)")
+    }
+}

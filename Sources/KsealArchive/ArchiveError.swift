@@ -40,11 +40,13 @@ public struct ArchiveError: Error, Sendable, CustomStringConvertible {
 
 extension ArchiveError {
     /// Wraps a ``CryptoError`` met while processing `what`.
-    static func crypto(_ error: CryptoError, _ what: String) -> ArchiveError {
+    /// The one table from crypto errors to outcomes (the CLI maps outcomes to exit statuses).
+    public static func crypto(_ error: CryptoError, _ what: String) -> ArchiveError {
         switch error.code {
         case .authenticationFailed: ArchiveError(.damaged, "\(what): authentication failed", cause: error)
         case .unavailable: ArchiveError(.cryptoUnavailable, error.message, cause: error)
-        default: ArchiveError(.internal, "\(what): \(error.message)", cause: error)
+        case .unsupported: ArchiveError(.unsupported, "\(what): \(error.message)", cause: error)
+        case .messageTooLarge, .invalidArgument, .failure: ArchiveError(.internal, "\(what): \(error.message)", cause: error)
         }
     }
 }

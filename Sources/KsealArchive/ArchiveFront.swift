@@ -19,7 +19,7 @@ final class ArchiveFront {
 
     init(source: ByteSource, keyFiles: [KeyFile], passphrases: [Passphrase], backend: any CryptoBackend) throws {
         // 1. Header: parsed and bounded, not yet trusted.
-        headerBytes = try source.read(FormatV1.headerSize, what: "the header")
+        headerBytes = try Self.readHeader(source)
         header = try ArchiveHeader.decode(headerBytes)
         // 2. Key slots, then the MAC.
         var slotBytes: [UInt8] = []
@@ -45,6 +45,19 @@ final class ArchiveFront {
         }
         let expected = try backend.makeHMACSHA256(key: subkeys.header).digest(headerBytes + slotBytes)
         guard constantTimeEqual(expected, mac) else { throw ArchiveError(.damaged, "header authentication failed: the header or key slots were altered") }
+    }
+
+    /// The first 128 bytes. A shorter input is "not a kseal archive" unless it starts like one
+    /// (then it is a truncated archive): `kseal list notes.txt` should say what the file is not.
+    private static func readHeader(_ source: ByteSource) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: FormatV1.headerSize)
+        let count = try bytes.withUnsafeMutableBytes { try source.readAvailable(into: $0) }
+        guard count < bytes.count else { return bytes }
+        let compared = min(count, FormatV1.magic.count)
+        guard count > 0, bytes[0..<compared].elementsEqual(FormatV1.magic[0..<compared]) else {
+            throw ArchiveError(.damaged, "not a kseal archive (\(count) bytes, shorter than a kseal header, and no kseal magic)")
+        }
+        throw ArchiveError(.damaged, "archive truncated: \(count) bytes, inside the header (128)")
     }
 
     /// Tries each slot, in order, with every key or passphrase of its kind (spec §8 step 3).

@@ -69,8 +69,11 @@ public struct CreateSummary: Sendable {
     /// Entries whose extended attributes (ACLs, capabilities, labels) were not recorded because
     /// format 1 has no place for them.
     public var attributesNotRecorded = 0
-    /// Whether anything the inputs held is not in the archive: the CLI's status 7.
-    public var hasLosses: Bool { skipped > 0 || attributesNotRecorded > 0 }
+    /// Files that changed size while they were read: archived as read, which may be no state
+    /// the file was ever in (tar exits 1 for this; kseal counts it with the losses).
+    public var changedWhileRead = 0
+    /// Whether anything the inputs held is not in the archive as it was: the CLI's status 7.
+    public var hasLosses: Bool { skipped > 0 || attributesNotRecorded > 0 || changedWhileRead > 0 }
     /// Devices and FIFOs (format v2).
     public var specialFiles = 0
     /// Paths left out by ``CreateOptions/exclude``, and mount points not descended into.
@@ -283,6 +286,7 @@ public final class ArchiveWriter {
             if size != status.size {
                 warn("\(display(source)): changed size while being read (\(status.size) → \(size) bytes); archived as read")
                 pipeline.updateSize(of: id, to: size)
+                summary.changedWhileRead += 1
             }
             if status.linkCount > 1 { hardLinkSources[status.identity] = stored }
             fileSizes[stored] = size

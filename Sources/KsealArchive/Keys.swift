@@ -50,6 +50,9 @@ public final class KeyFile: @unchecked Sendable {
 
     deinit { wipe(&bytes) }
 
+    /// Calls `body` with the key's bytes (`keygen -o -`); a kernel-held key has none here.
+    public func withBytes<T>(_ body: ([UInt8]) throws -> T) rethrows -> T { try body(bytes) }
+
     /// Whether the kernel holds this key (it has no bytes here).
     public var isInKernel: Bool { kernelKey != nil }
 

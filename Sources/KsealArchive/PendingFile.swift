@@ -8,10 +8,12 @@ func unlinkedTemporaryFile(in directory: String) throws -> SystemFile {
     if case .success(let fd) = system_open_unnamed(parent.descriptor, 0o600) {
         return SystemFile(descriptor: fd, path: "scratch file in \(directory)")
     }
-    // File systems without O_TMPFILE: a named file, unlinked at once.
-    let path = "\(directory)/.kseal-scratch-\(TemporaryFiles.suffix())"
-    let file = try SystemFile.open(path, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600)
-    try system_unlink(path).orThrow("unlink", path)
+    // File systems without O_TMPFILE: a named file, unlinked at once. Errors name the directory
+    // the user chose (TMPDIR, the archive's), not the scratch name nobody asked for.
+    let name = ".kseal-scratch-\(TemporaryFiles.suffix())"
+    let file = try SystemFile.open(at: parent, name: Array(name.utf8), flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600,
+                                   shownAs: directory)
+    try system_unlink(directory + "/" + name).orThrow("unlink", directory)
     return file
 }
 
@@ -45,7 +47,7 @@ final class PendingFile {
         token = TemporaryFiles.register(directoryPath + "/" + display(hidden))
         do {
             file = try SystemFile.open(at: directory, name: hidden, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: mode,
-                                       shownAs: directoryPath + "/" + display(hidden))
+                                       shownAs: directoryPath)
             PartFiles.claim(file)
         } catch {
             TemporaryFiles.unregister(token)

@@ -14,6 +14,18 @@ public enum BackendPreference: String, Sendable, CaseIterable {
 public struct BackendSelection: Sendable {
     public let backend: any CryptoBackend
     public let reason: String
+
+    /// The choice in one short line for every command's note; `reason` (and `kseal doctor`) has
+    /// the whole explanation.
+    public var summary: String {
+        switch backend.kind {
+        case .kernel: return "kernel (AF_ALG)"
+        case .userspace:
+            guard let why = reason.firstRange(of: "kernel unavailable: ") else { return "user space (requested)" }
+            let cause = reason[why.upperBound...].split(separator: ": ").first.map(String.init) ?? ""
+            return "user space; kernel unavailable (\(cause); kseal doctor says more)"
+        }
+    }
 }
 
 /// The algorithms the kernel backend needs, as AF_ALG names them.

@@ -12,7 +12,7 @@ struct ArchiveArgument: ParsableArguments {
     var trust: [String] = []
 
     @Option(name: .customLong("trust-dir"), help: ArgumentHelp(
-        "Also trust every *.pub key in this directory (default: \(Self.defaultTrustDirectory); a missing directory trusts nothing).",
+        "Also trust every *.pub key in this directory; a missing directory trusts nothing.",
         valueName: "dir"))
     var trustDirectory: String = Self.defaultTrustDirectory
 
@@ -29,8 +29,23 @@ struct ArchiveArgument: ParsableArguments {
         let reader = try ArchiveReader(source, keyFiles: keyFiles, passphrases: passphrases, backend: selection.backend, trust: policy)
         switch reader.signature {
         case .unsigned: break
-        case .signed(let signer, let trusted): crypto.note("signed by \(signer)" + (trusted == true ? " (trusted)" : " (no keys are trusted here, so not checked against any)"))
+        case .signed(let signer, let trusted): crypto.note("signed by \(signer)" + (trusted == true ? " (trusted)" : " (no key is trusted here)"))
         }
         return reader
+    }
+}
+
+/// Everything a command that reads an archive takes, in one group: the archive and the signers
+/// trusted, the keys or passphrases that open it, and the crypto backend.
+struct ArchiveInput: ParsableArguments {
+    @OptionGroup var archive: ArchiveArgument
+    @OptionGroup var key: KeyOptions
+    @OptionGroup var crypto: CryptoOptions
+
+    var path: String { archive.archive }
+
+    /// Opens and authenticates the archive up to its frames (notes on stderr unless `quietly`).
+    func open(quietly: Bool = false) throws -> ArchiveReader {
+        try archive.open(key: key, crypto: quietly ? crypto.silenced : crypto)
     }
 }

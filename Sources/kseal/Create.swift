@@ -115,6 +115,7 @@ struct Create: ParsableCommand {
             + Text.printf("%.2f s", seconds))
         // What the archive does not hold is counted, and the status says so (as extract's 7).
         if summary.skipped > 0 { Console.warn("\(summary.skipped) inputs not archived (named above)") }
+        if summary.changedWhileRead > 0 { Console.warn("\(summary.changedWhileRead) files changed while they were read (named above); archived as read") }
         if summary.attributesNotRecorded > 0 {
             Console.warn("\(summary.attributesNotRecorded) entries' extended attributes (ACLs, capabilities, labels) not recorded: format 1 has none")
         }

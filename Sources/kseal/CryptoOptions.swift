@@ -16,7 +16,7 @@ struct CryptoOptions: ParsableArguments {
     /// Selects the backend once for the command and says which ran and why.
     func select() throws -> BackendSelection {
         let selection = try CryptoBackends.select(crypto)
-        if !quiet { Console.error("crypto: \(selection.reason)") }
+        if !quiet { Console.error("crypto: \(selection.summary)") }
         return selection
     }
 
@@ -60,7 +60,10 @@ struct KeyOptions: ParsableArguments {
     }
 
     /// Where the key comes from without flags: KSEAL_KEY_FILE, then the default key.
-    var resolvedPath: String { keyFile.first ?? ProcessInfo.processInfo.environment["KSEAL_KEY_FILE"] ?? DefaultKey.path }
+    var resolvedPath: String { keyFile.first ?? Self.environmentKeyFile ?? DefaultKey.path }
+
+    /// KSEAL_KEY_FILE, where set and not empty (an empty one is unset, as for XDG variables).
+    static var environmentKeyFile: String? { ProcessInfo.processInfo.environment["KSEAL_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } }
 
     /// The keys given, in order (key files, then kernel keys), else, unless `passphrases` were
     /// given, the fallback key file.
@@ -68,7 +71,7 @@ struct KeyOptions: ParsableArguments {
         let given = try keyFile.map { try KeyFile.read(path: $0, warn: Console.warn) } + keyKeyring.map(KeyFile.inKernel)
         guard given.isEmpty, passphrases.isEmpty else { return given }
         let path = resolvedPath
-        if ProcessInfo.processInfo.environment["KSEAL_KEY_FILE"] == nil, !FileManager.default.fileExists(atPath: path) {
+        if Self.environmentKeyFile == nil, !FileManager.default.fileExists(atPath: path) {
             throw ArchiveError(.usage, "no key: pass --key-file, set KSEAL_KEY_FILE, or run 'kseal keygen' to make the default key \(path)")
         }
         return [try KeyFile.read(path: path, warn: Console.warn)]

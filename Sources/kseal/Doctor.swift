@@ -12,6 +12,9 @@ struct Doctor: ParsableCommand, JSONReporting {
     @Flag(name: .long, help: "Print the report as one JSON object.")
     var json = false
 
+    @Flag(name: .shortAndLong, help: "Accepted, as by every command; the report is doctor's output, so it is printed all the same.")
+    var quiet = false
+
     func run() throws {
         let report = KernelReport.gather()
         let selection = try CryptoBackends.select(crypto)

@@ -59,13 +59,9 @@ enum Failure {
             return (status, error.message)
         }
         if let error = error as? CryptoError {
-            let status: ExitStatus = switch error.code {
-            case .unavailable: .cryptoUnavailable
-            case .authenticationFailed: .damaged
-            case .unsupported: .unsupported
-            case .messageTooLarge, .invalidArgument, .failure: .internalError
-            }
-            return (status, status == .cryptoUnavailable ? "crypto backend unavailable: \(error.message)" : error.message)
+            // Through the archive layer's one table, so a crypto error means the same everywhere.
+            let (status, message) = classify(ArchiveError.crypto(error, "crypto"))
+            return (status, status == .cryptoUnavailable ? "crypto backend unavailable: \(message)" : message)
         }
         return (.internalError, "\(error)")
     }

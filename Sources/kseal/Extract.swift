@@ -8,7 +8,7 @@ struct Extract: ParsableCommand, JSONReporting {
             + "when complete and verified; damaged files are named and left out. Nothing is written outside DIR."
     )
 
-    @OptionGroup var archive: ArchiveArgument
+    @OptionGroup var input: ArchiveInput
 
     @Argument(help: ArgumentHelp("Extract only these paths (and what lies beneath them).", valueName: "path"))
     var paths: [String] = []
@@ -48,19 +48,17 @@ struct Extract: ParsableCommand, JSONReporting {
     @Flag(name: .long, help: "Verify the whole archive first and write nothing at all if anything is damaged (reads a file archive twice; not for '-').")
     var verifyFirst = false
 
-    @OptionGroup var key: KeyOptions
-    @OptionGroup var cryptoOptions: CryptoOptions
     @OptionGroup var progressOptions: ProgressOptions
 
     func validate() throws {
-        if verifyFirst && archive.archive == "-" { throw ValidationError("--verify-first needs an archive file, not '-'") }
+        if verifyFirst && input.path == "-" { throw ValidationError("--verify-first needs an archive file, not '-'") }
         if stripComponents < 0 { throw ValidationError("--strip-components must be 0 or more") }
         if json && stdout { throw ValidationError("--json and --stdout both write to standard output; choose one") }
     }
 
     func run() throws {
         if verifyFirst {
-            let report = try Verifier.verify(archive.open(key: key, crypto: cryptoOptions))
+            let report = try Verifier.verify(input.open())
             guard report.isIntact else {
                 for damage in report.damagedFiles { Console.error(String(decoding: damage.path, as: UTF8.self) + ": " + damage.reason) }
                 for problem in report.archiveProblems { Console.error("archive: \(problem)") }
@@ -68,7 +66,7 @@ struct Extract: ParsableCommand, JSONReporting {
                 throw ExitCode(ExitStatus.damaged.rawValue)
             }
         }
-        let reader = try archive.open(key: key, crypto: verifyFirst ? cryptoOptions.silenced : cryptoOptions)
+        let reader = try input.open(quietly: verifyFirst)
         TemporaryFiles.installSignalHandlers()
         var options = ExtractOptions()
         options.selection = (paths + BulkPaths.taken).map(\.pathBytes)
@@ -79,14 +77,14 @@ struct Extract: ParsableCommand, JSONReporting {
         options.restoreXattrs = !noXattrs
         options.restoreACLs = !noACLs
         options.restoreSELinux = !noSELinux
-        options.progress = progressOptions.meter(command: "extract", quiet: cryptoOptions.quiet)
+        options.progress = progressOptions.meter(command: "extract", quiet: input.crypto.quiet)
         let report = try Extractor.extract(reader, to: stdout ? .standardOutput : .directory(directory), options: options)
         options.progress?.finish()
         for damage in report.failed + report.refused + report.ioFailures {
             Console.error(String(decoding: damage.path, as: UTF8.self) + ": " + damage.reason)
         }
         for problem in report.archiveProblems { Console.error("archive: \(problem)") }
-        cryptoOptions.note("extracted \(report.restored) entries" + (report.isComplete ? "" : "; some entries were NOT restored"))
+        input.crypto.note("extracted \(report.restored) entries" + (report.isComplete ? "" : "; some entries were NOT restored"))
         for (kind, count) in report.losses.sorted(by: { $0.key < $1.key }) { Console.error("not restored: \(count) \(kind)") }
         let status: ExitStatus = !report.refused.isEmpty ? .refused : !report.failed.isEmpty || !report.archiveProblems.isEmpty ? .damaged
             : !report.ioFailures.isEmpty ? .ioError : !report.losses.isEmpty ? .restoredWithLosses : .success

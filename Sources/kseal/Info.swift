@@ -7,15 +7,13 @@ struct Info: ParsableCommand, JSONReporting {
         discussion: "Reads and authenticates the header and index only."
     )
 
-    @OptionGroup var archive: ArchiveArgument
-    @OptionGroup var key: KeyOptions
+    @OptionGroup var input: ArchiveInput
     @Flag(name: .long, help: "Print the information as one JSON object.")
     var json = false
 
-    @OptionGroup var cryptoOptions: CryptoOptions
 
     func run() throws {
-        let reader = try archive.open(key: key, crypto: cryptoOptions)
+        let reader = try input.open()
         let header = reader.header
         let entries = reader.index.entries
         let content = entries.filter { $0.kind == .file }.reduce(Int64(0)) { $0 + $1.size }

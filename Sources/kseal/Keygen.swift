@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import FoundationEssentials
 import KsealArchive
@@ -9,7 +12,7 @@ struct Keygen: ParsableCommand {
             + "The key comes from the kernel's random source (getrandom) whatever --crypto says; the option is accepted so every command takes it."
     )
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the key (default: the default key; with --signing, required).", valueName: "path"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the key (default: the default key; with --signing, required); - writes it to a pipe.", valueName: "path"))
     var output: String?
 
     @Flag(name: .customLong("signing"), help: "Make a signing key for create --sign (mode 0600) and its public key PATH.pub, for --trust on devices.")
@@ -23,6 +26,12 @@ struct Keygen: ParsableCommand {
             let key = try SigningKey.generate()
             try key.write(to: output)
             cryptoOptions.note("wrote a new signing key to \(output) and its public key \(key.publicKey) to \(output).pub")
+            return
+        }
+        if output == "-" {
+            // For a key that should never touch a disk: kseal keygen -o - | keyctl padd logon kseal:NAME @u
+            guard isatty(STDOUT_FILENO) == 0 else { throw ArchiveError(.usage, "keygen -o - writes 32 raw bytes: pipe them (to keyctl padd), not to a terminal") }
+            try KeyFile.generate().withBytes { Console.write($0) }
             return
         }
         let path = output ?? DefaultKey.path

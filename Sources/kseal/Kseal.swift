@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,6 +31,11 @@ struct Kseal: ParsableCommand {
                                                    ("class", .string("usage")), ("message", .string(message(for: error)))])))
             }
             exit(withError: error)
+        }
+        // KSEAL_WORKERS is checked here, not ignored when it makes no sense.
+        if let workers = ProcessInfo.processInfo.environment["KSEAL_WORKERS"], !(Int(workers).map { (1...64).contains($0) } ?? false) {
+            Glibc.exit(Failure.report(ArchiveError(.usage, "KSEAL_WORKERS=\(workers): give a number of threads from 1 to 64"),
+                                      json: (command as? JSONReporting)?.json ?? false).rawValue)
         }
         // A bare `kseal` is a usage error, not a success: the help goes to stderr, status 64.
         if arguments.isEmpty {

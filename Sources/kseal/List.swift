@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import KsealArchive
 
@@ -7,8 +10,7 @@ struct List: ParsableCommand, JSONReporting {
         discussion: "Reads and authenticates the header and index only; 'kseal verify' checks the contents."
     )
 
-    @OptionGroup var archive: ArchiveArgument
-    @OptionGroup var key: KeyOptions
+    @OptionGroup var input: ArchiveInput
 
     @Flag(name: .shortAndLong, help: "Show type, mode, owner, size and modification time.")
     var long = false
@@ -16,26 +18,57 @@ struct List: ParsableCommand, JSONReporting {
     @Flag(name: .long, help: "Print a JSON array of entries.")
     var json = false
 
-    @OptionGroup var cryptoOptions: CryptoOptions
+    @Flag(name: [.customShort("0"), .customLong("null")], help: "End each name with a NUL byte instead of a newline (raw, even on a terminal).")
+    var null = false
+
 
     func run() throws {
-        let reader = try archive.open(key: key, crypto: cryptoOptions)
+        let reader = try input.open()
         if json {
             Console.print(JSON.encode(.array(reader.index.entries.map(EntryFormat.json))))
             return
         }
+        // On a terminal, names are escaped: a name holding a newline or an escape sequence must
+        // not fake lines or drive the terminal. Pipes and -0 get the raw bytes.
+        let escape = !null && isatty(STDOUT_FILENO) != 0
+        func shown(_ name: [UInt8]) -> [UInt8] { escape ? EntryFormat.escaped(name) : name }
         for entry in reader.index.entries {
             if long { Console.write(Array((EntryFormat.longPrefix(entry)).utf8)) }
-            var line = entry.path
+            var line = shown(entry.path)
             if long, let target = entry.target {
-                line += Array((entry.kind == .hardLink ? " link to " : " -> ").utf8) + target
+                line += Array((entry.kind == .hardLink ? " link to " : " -> ").utf8) + shown(target)
             }
-            Console.write(line + [10])
+            Console.write(line + [null ? 0 : 10])
         }
     }
 }
 
 enum EntryFormat {
+    /// Bytes as a terminal may show them: printable ASCII and valid UTF-8 as they are, a
+    /// backslash doubled, every other byte (control characters, DEL, invalid UTF-8) as `\ooo`.
+    static func escaped(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            let byte = bytes[i]
+            let width = byte < 0x80 ? 1 : byte >> 5 == 0b110 ? 2 : byte >> 4 == 0b1110 ? 3 : byte >> 3 == 0b11110 ? 4 : 0
+            if width > 1, i + width <= bytes.count, String(validating: bytes[i..<(i + width)], as: UTF8.self) != nil {
+                out += bytes[i..<(i + width)]
+                i += width
+                continue
+            }
+            if byte == UInt8(ascii: "\\") {
+                out += [byte, byte]
+            } else if byte >= 0x20 && byte < 0x7F {
+                out.append(byte)
+            } else {
+                out += [UInt8(ascii: "\\"), 0x30 + (byte >> 6), 0x30 + (byte >> 3 & 7), 0x30 + (byte & 7)]
+            }
+            i += 1
+        }
+        return out
+    }
+
     static func typeName(_ kind: EntryKind) -> String {
         switch kind {
         case .file: "file"

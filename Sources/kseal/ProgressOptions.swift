@@ -24,8 +24,10 @@ struct ProgressOptions: ParsableArguments {
             return ProgressMeter { snapshot in
                 var line = "\r\(command): \(Self.size(snapshot.done))"
                 if let total = snapshot.total { line += " of \(Self.size(total))" }
-                line += Text.printf(", %.1f MB/s", snapshot.rate / 1e6)
-                if let eta = snapshot.etaSeconds, !snapshot.finished { line += ", \(Int(eta) / 60):" + Text.printf("%02d", Int(eta) % 60) + " left" }
+                line += ", \(Self.size(Int64(snapshot.rate)))/s"
+                // No time left until the rate means something: after 2 s, or 5 % of the work.
+                let settled = snapshot.elapsedSeconds >= 2 || snapshot.total.map { snapshot.done * 20 >= $0 } ?? false
+                if let eta = snapshot.etaSeconds, settled, !snapshot.finished { line += ", \(Int(eta) / 60):" + Text.printf("%02d", Int(eta) % 60) + " left" }
                 line += snapshot.finished ? "\u{1B}[K\n" : "\u{1B}[K"
                 Console.writeError(line)
             }

@@ -15,7 +15,6 @@ enum Text {
         }
     }
 
-    /// `2026-11-28 14:22:05` for seconds since the epoch, in UTC.
     /// Key slot kinds as people name them: "key file ×2", "unknown kind 9".
     static func slotKinds(_ kinds: [UInt16]) -> String {
         var counts: [(UInt16, Int)] = []
@@ -28,12 +27,13 @@ enum Text {
         }.joined(separator: ", ")
     }
 
+    /// `2026-11-28 14:22:05Z` for seconds since the epoch: UTC, and marked so (RFC 3339).
     static func utcTimestamp(_ seconds: Int64) -> String {
         var time = time_t(seconds)
         var parts = tm()
         guard gmtime_r(&time, &parts) != nil else { return String(seconds) }
         var buffer = [CChar](repeating: 0, count: 64)
-        let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
+        let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%SZ", &parts)
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -7,18 +7,16 @@ struct Verify: ParsableCommand, JSONReporting {
         discussion: "Reads only the archive. Exit status 0 when everything verifies, 1 when anything is damaged."
     )
 
-    @OptionGroup var archive: ArchiveArgument
-    @OptionGroup var key: KeyOptions
+    @OptionGroup var input: ArchiveInput
 
     @Flag(name: .long, help: "Print the result as one JSON object.")
     var json = false
 
-    @OptionGroup var cryptoOptions: CryptoOptions
     @OptionGroup var progressOptions: ProgressOptions
 
     func run() throws {
-        let reader = try archive.open(key: key, crypto: cryptoOptions)
-        let meter = progressOptions.meter(command: "verify", quiet: cryptoOptions.quiet)
+        let reader = try input.open()
+        let meter = progressOptions.meter(command: "verify", quiet: input.crypto.quiet)
         let report = try Verifier.verify(reader, progress: meter)
         meter?.finish()
         if json {

@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         .target(name: "CAFAlg"),
@@ -29,7 +30,8 @@ let package = Package(
         .target(name: "AFAlg", dependencies: ["CAFAlg"]),
         .target(
             name: "KsealCrypto",
-            dependencies: ["AFAlg", .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto")]
+            dependencies: ["AFAlg", .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
+                           .product(name: "X509", package: "swift-certificates")]
         ),
         .target(
             name: "KsealArchive",

@@ -17,6 +17,8 @@ public enum KernelKeyring {
         public static let user = KeyType(rawValue: "user")
         /// Usable by the kernel only; its description needs a `service:` prefix.
         public static let logon = KeyType(rawValue: "logon")
+        /// A public key, from an X.509 certificate (keyctl `pkey_*` operations).
+        public static let asymmetric = KeyType(rawValue: "asymmetric")
     }
 
     /// A special keyring to add a key to (`KEY_SPEC_*`).
@@ -46,6 +48,32 @@ public enum KernelKeyring {
         switch result {
         case .success(let length): return Array(buffer.prefix(min(length, buffer.count)))
         case .failure(let errno): throw AFAlgError.syscall("keyctl(KEYCTL_READ)", errno, context: "cannot read key \(serial)")
+        }
+    }
+
+    /// Checks a signature with an `asymmetric` key (keyctl `pkey_verify`): `digest` is the
+    /// message's hash, `signature` in `encoding` (`x962`: DER ECDSA).
+    /// - Returns: false for a signature that does not verify (`EKEYREJECTED`, `EBADMSG`).
+    public static func verify(serial: Int32, encoding: String, hash: String, digest: [UInt8], signature: [UInt8]) throws -> Bool {
+        var parameters = keyctl_pkey_params()
+        parameters.key_id = serial
+        parameters.in_len = UInt32(digest.count)
+        parameters.in2_len = UInt32(signature.count)
+        let info = "enc=\(encoding) hash=\(hash)"
+        let result = withUnsafePointer(to: &parameters) { p in
+            info.withCString { i in
+                digest.withUnsafeBytes { d in
+                    signature.withUnsafeBytes { s in
+                        system_keyctl(KEYCTL_PKEY_VERIFY, UInt(bitPattern: p), UInt(bitPattern: i), UInt(bitPattern: d.baseAddress),
+                                      UInt(bitPattern: s.baseAddress))
+                    }
+                }
+            }
+        }
+        switch result {
+        case .success: return true
+        case .failure(.keyRejected), .failure(.badMessage): return false
+        case .failure(let errno): throw AFAlgError.syscall("keyctl(KEYCTL_PKEY_VERIFY)", errno, context: "cannot check a signature with key \(serial)")
         }
     }
 

@@ -72,8 +72,8 @@ func system_request_key(_ type: String, _ description: String) -> Result<Int, Er
     retryingOnInterrupt { kseal_request_key(type, description, 0) }
 }
 
-func system_keyctl(_ operation: Int32, _ arg2: UInt, _ arg3: UInt = 0, _ arg4: UInt = 0) -> Result<Int, Errno> {
-    retryingOnInterrupt { kseal_keyctl(operation, arg2, arg3, arg4) }
+func system_keyctl(_ operation: Int32, _ arg2: UInt, _ arg3: UInt = 0, _ arg4: UInt = 0, _ arg5: UInt = 0) -> Result<Int, Errno> {
+    retryingOnInterrupt { kseal_keyctl(operation, arg2, arg3, arg4, arg5) }
 }
 
 func system_close(_ fd: Int32) {

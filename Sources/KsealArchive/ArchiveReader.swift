@@ -92,6 +92,8 @@ public final class ArchiveReader {
     public let openedSlot: Int, openingKey: Int
     /// Whether the archive is signed, by whom, and whether the trust policy trusts that key.
     public let signature: SignatureVerdict
+    /// What checked the signature: the kernel, or user space and why (nil when unsigned).
+    public let signatureCheckedBy: String?
 
     /// Opens and authenticates everything before the frames.
     /// - Throws: ``ArchiveError``: `.wrongKey` when no slot opens, `.damaged` for any failed check,
@@ -137,7 +139,8 @@ public final class ArchiveReader {
             let database: Database
             do {
                 let compressedIndex = try Self.openIndex(header: header, source: source, key: subkeys.index, backend: backend) { try digest.update($0) }
-                signature = try Self.checkSignature(header: header, source: source, digest: digest.finalize(), trust: trust)
+                (signature, signatureCheckedBy) = try Self.checkSignature(header: header, source: source, digest: digest.finalize(), trust: trust,
+                                                                          backend: backend)
                 let decompressor = try ZstdDecompressor(windowLogMax: 27)
                 database = try Database.deserialize(count: Int(header.indexPlainLength)) { image in
                     try compressedIndex.withUnsafeBytes { try decompressor.decompress($0, into: image, what: "index") }
@@ -178,21 +181,11 @@ public final class ArchiveReader {
 
     /// Reads and checks the signature record of a signed archive against `trust` (spec §4.4):
     /// `digest` is the SHA-256 of every byte before it.
-    static func checkSignature(header: ArchiveHeader, source: ByteSource, digest: [UInt8], trust: TrustPolicy) throws -> SignatureVerdict {
-        guard header.isSigned else { return .unsigned }
-        let record = try SignatureRecord.decode(source.read(SignatureRecord.size, what: "the signature"))
-        let signer = try PublicSigningKey(bytes: record.publicKey)
-        guard Ed25519.isValid(signature: record.signature, of: SignatureRecord.message(publicKey: record.publicKey, digest: digest),
-                              publicKey: record.publicKey) else {
-            // Without a trust policy this is damage; with one, it is what a forger produces.
-            throw ArchiveError(trust.isEmpty ? .damaged : .untrusted,
-                               "\(trust.isEmpty ? "" : "not trusted: ")the signature by \(signer) does not verify: the archive was altered after it was signed")
-        }
-        if trust.isEmpty { return .signed(by: signer, trusted: nil) }
-        guard trust.keys.contains(signer) else {
-            throw ArchiveError(.untrusted, "not trusted: the archive is signed by \(signer), which is not among the \(trust.keys.count) trusted keys")
-        }
-        return .signed(by: signer, trusted: true)
+    static func checkSignature(header: ArchiveHeader, source: ByteSource, digest: [UInt8], trust: TrustPolicy,
+                               backend: any CryptoBackend) throws -> (SignatureVerdict, String?) {
+        guard header.isSigned else { return (.unsigned, nil) }
+        let (verdict, checkedBy) = try SignatureCheck.check(try SignatureRecord.read(from: source), digest: digest, trust: trust, backend: backend)
+        return (verdict, checkedBy)
     }
 
     /// Reads the frames that follow, in order.

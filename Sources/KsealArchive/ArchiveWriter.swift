@@ -411,10 +411,9 @@ public final class ArchiveWriter {
             try digest.update(front + mac)
             try writeSealedIndex(compressedIndex, header: header, to: output, digest: digest)
             if let signingKey = options.signingKey {
-                let publicKey = signingKey.publicKey.bytes
-                let signature = try signingKey.sign(SignatureRecord.message(publicKey: publicKey, digest: digest.finalize()))
-                try output.writeAll(SignatureRecord(publicKey: publicKey, signature: signature).encoded())
-                frontLength += Int64(SignatureRecord.size)
+                let record = try signingKey.record(for: digest.finalize())
+                try output.writeAll(record.encoded())
+                frontLength += Int64(record.size)
             }
         } catch let error as CryptoError { throw ArchiveError.crypto(error, "sealing the index") }
         try output.append(from: frames, length: framesLength, consuming: true)

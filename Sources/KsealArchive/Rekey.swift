@@ -50,7 +50,7 @@ public enum Rekey {
             sealedIndex += $0
             try digest.update($0)
         }
-        _ = try ArchiveReader.checkSignature(header: header, source: source, digest: digest.finalize(), trust: TrustPolicy())
+        _ = try ArchiveReader.checkSignature(header: header, source: source, digest: digest.finalize(), trust: TrustPolicy(), backend: backend)
         let framesStart = source.offset
         let fileSize = try file.status().size
         // New slots: removed ones freed, added ones in the first free places (a new slot under
@@ -81,8 +81,7 @@ public enum Rekey {
         try output.file.writeAll(newFront + sealedIndex)
         if let signingKey = changes.signingKey {
             let signed = try backend.makeSHA256().digest(newFront + sealedIndex)
-            let publicKey = signingKey.publicKey.bytes
-            try output.file.writeAll(SignatureRecord(publicKey: publicKey, signature: try signingKey.sign(SignatureRecord.message(publicKey: publicKey, digest: signed))).encoded())
+            try output.file.writeAll(try signingKey.record(for: signed).encoded())
         }
         try output.file.append(from: file, at: framesStart, length: fileSize - framesStart)
         let archiveBytes = try output.file.status().size

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import AFAlg
+import Crypto
 
 /// What `kseal doctor` reports of the running kernel's crypto, gathered through AF_ALG (no AF_ALG
 /// type in it, so the CLI needs nothing below this layer).
@@ -26,6 +27,8 @@ public struct KernelReport: Sendable {
     public let algorithms: [Algorithm]
     /// Whether AF_ALG can be keyed from a keyring key (Linux 6.2 and later).
     public let keyringKeys: KeyringKeys
+    /// Whether the kernel checks ECDSA P-256 signatures (keyctl pkey_verify), found by checking one.
+    public let kernelSignatures: KeyringKeys
 
     public static func gather() -> KernelReport {
         var name = utsname()
@@ -44,6 +47,27 @@ public struct KernelReport: Sendable {
         case .unsupported(let why): .unsupported(why)
         case .unknown(let why): .unknown(why)
         }
-        return KernelReport(release: release, restrictLevel: AFAlgAvailability.restrictLevel(), algorithms: algorithms, keyringKeys: keyring)
+        return KernelReport(release: release, restrictLevel: AFAlgAvailability.restrictLevel(), algorithms: algorithms, keyringKeys: keyring,
+                            kernelSignatures: probeSignatures())
+    }
+
+    /// Signs a message with a fresh P-256 key and has the kernel check it, and a copy with one
+    /// bit flipped: supported only if the first holds and the second does not.
+    private static func probeSignatures() -> KeyringKeys {
+        do {
+            let key = ECDSAP256.PrivateKey.generate()
+            let message = Array("kseal doctor".utf8)
+            var signature = try key.sign(message)
+            let digest = Array(SHA256.hash(data: message))
+            let kernel = try KernelSignatureKey(certificate: try key.certificate(commonName: "kseal doctor"))
+            guard try kernel.isValid(signature: signature, digest: digest) else { return .unknown("the kernel refused a good signature") }
+            signature[63] ^= 1
+            guard try !kernel.isValid(signature: signature, digest: digest) else { return .unknown("the kernel accepted a bad signature") }
+            return .supported
+        } catch let error as CryptoError {
+            return .unsupported(error.message)
+        } catch {
+            return .unknown("\(error)")
+        }
     }
 }

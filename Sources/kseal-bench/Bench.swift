@@ -4,7 +4,7 @@
 //
 //   kseal-bench [--backend all|kernel|userspace] [--sizes 4096,65536,max] [--seconds S]
 //   kseal-bench --backend kernel --op seal|open|sha256 --size N --count N   (fixed work, for strace)
-//   kseal-bench --op ed25519 [--seconds S]   (signing and verifying one archive's signature message)
+//   kseal-bench --op ed25519 [--seconds S]   (signing and verifying one archive's signature message, Ed25519 and P-256)
 //   kseal-bench --op scrypt [--count N]      (a passphrase slot's scrypt at N = 2^14 ... 2^18, r = 8, p = 1)
 import Foundation
 import KsealCrypto
@@ -130,6 +130,14 @@ extension Bench {
         print(pad("ed25519 sign", 15), String(format: "%6.1f", signing.elapsed / Double(signing.ops) * 1e6))
         let verifying = measure(seconds: options.seconds, fixedCount: nil) { _ in precondition(Ed25519.isValid(signature: signature, of: message, publicKey: publicKey)) }
         print(pad("ed25519 verify", 15), String(format: "%6.1f", verifying.elapsed / Double(verifying.ops) * 1e6))
+        let p256 = ECDSAP256.PrivateKey.generate()
+        let p256Signature = try p256.sign(message), p256Public = p256.publicKey
+        let p256Signing = try measure(seconds: options.seconds, fixedCount: nil) { _ in _ = try p256.sign(message) }
+        print(pad("p256 sign", 15), String(format: "%6.1f", p256Signing.elapsed / Double(p256Signing.ops) * 1e6))
+        let p256Verifying = measure(seconds: options.seconds, fixedCount: nil) { _ in
+            precondition(ECDSAP256.isValid(signature: p256Signature, of: message, publicKey: p256Public))
+        }
+        print(pad("p256 verify", 15), String(format: "%6.1f", p256Verifying.elapsed / Double(p256Verifying.ops) * 1e6))
     }
 }
 

@@ -29,7 +29,8 @@ struct ArchiveArgument: ParsableArguments {
         let reader = try ArchiveReader(source, keyFiles: keyFiles, passphrases: passphrases, backend: selection.backend, trust: policy)
         switch reader.signature {
         case .unsigned: break
-        case .signed(let signer, let trusted): crypto.note("signed by \(signer)" + (trusted == true ? " (trusted)" : " (no key is trusted here)"))
+        case .signed(let signer, let trusted):
+            crypto.note("signed by \(signer)" + (trusted == true ? " (trusted" : " (no key is trusted here") + "; checked in \(reader.signatureCheckedBy ?? "?"))")
         }
         return reader
     }

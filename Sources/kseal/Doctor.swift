@@ -38,6 +38,11 @@ struct Doctor: ParsableCommand, JSONReporting {
         case .unsupported(let why): Console.print("keyring keys: no (\(why))")
         case .unknown(let why): Console.print("keyring keys: unknown (\(why))")
         }
+        switch report.kernelSignatures {
+        case .supported: Console.print("signatures: ECDSA P-256 checked by the kernel (keyctl pkey_verify)")
+        case .unsupported(let why): Console.print("signatures: checked in user space (\(why))")
+        case .unknown(let why): Console.print("signatures: checked in user space (\(why))")
+        }
         if let limit { Console.print("AEAD limit: \(limit) bytes of AAD + data per AF_ALG operation") }
         Console.print("backend (--crypto \(crypto.rawValue)): \(selection.reason)")
     }
@@ -48,14 +53,18 @@ struct Doctor: ParsableCommand, JSONReporting {
                      ("driver", algorithm.driver.map(JSON.Value.string) ?? .null), ("priority", algorithm.priority.map { .int(Int64($0)) } ?? .null),
                      ("hardware", algorithm.isHardware.map(JSON.Value.bool) ?? .null)])
         }
-        let keyring: (String, String?) = switch report.keyringKeys {
-        case .supported: ("yes", nil)
-        case .unsupported(let why): ("no", why)
-        case .unknown(let why): ("unknown", why)
+        func state(_ support: KernelReport.KeyringKeys) -> (String, String?) {
+            switch support {
+            case .supported: ("yes", nil)
+            case .unsupported(let why): ("no", why)
+            case .unknown(let why): ("unknown", why)
+            }
         }
+        let keyring = state(report.keyringKeys), signatures = state(report.kernelSignatures)
         return .object([
             ("kernel", .string(report.release)), ("af_alg_restrict", report.restrictLevel.map { .int(Int64($0)) } ?? .null),
             ("algorithms", .array(algorithms)), ("keyring_keys", .string(keyring.0)), ("keyring_keys_reason", keyring.1.map(JSON.Value.string) ?? .null),
+            ("kernel_signatures", .string(signatures.0)), ("kernel_signatures_reason", signatures.1.map(JSON.Value.string) ?? .null),
             ("aead_limit", limit.map { .int(Int64($0)) } ?? .null), ("backend", .string(selection.backend.kind.rawValue)),
             ("backend_reason", .string(selection.reason)), ("build", .string("kernel and user space")),
         ])

@@ -91,7 +91,7 @@ struct Extract: ParsableCommand, JSONReporting {
         if json {
             Console.print(JSON.encode(.object([
                 ("ok", .bool(status == .success)), ("status", .int(Int64(status.rawValue))), ("class", .string(status.className)),
-                ("backend", .string(reader.backend.kind.rawValue)), ("signature", JSON.signature(reader.signature)),
+                ("backend", .string(reader.backend.kind.rawValue)), ("signature", JSON.signature(reader)),
                 ("restored", .int(Int64(report.restored))), ("bytes", .int(reader.index.uniqueBytes)), ("damaged", JSON.damage(report.failed)), ("refused", JSON.damage(report.refused)),
                 ("io_failures", JSON.damage(report.ioFailures)), ("archive_problems", .array(report.archiveProblems.map { .string($0) })),
                 ("losses", .object(report.losses.sorted(by: { $0.key < $1.key }).map { ($0.key, .int(Int64($0.value))) })),

@@ -31,7 +31,7 @@ struct Info: ParsableCommand, JSONReporting {
             Console.print(JSON.encode(.object([
                 ("format", .int(Int64(header.version.rawValue))), ("cipher_suite", .int(Int64(FormatV1.suiteAES256GCM))),
                 ("archive_id", .string(header.archiveID.hexString)), ("chunk_size", .int(Int64(header.chunkSize))),
-                ("key_slots", .array(slots)), ("signature", JSON.signature(reader.signature)), ("backend", .string(reader.backend.kind.rawValue)),
+                ("key_slots", .array(slots)), ("signature", JSON.signature(reader)), ("backend", .string(reader.backend.kind.rawValue)),
                 ("files", .int(Int64(count(.file)))), ("directories", .int(Int64(count(.directory)))), ("symlinks", .int(Int64(count(.symlink)))),
                 ("hard_links", .int(Int64(count(.hardLink)))), ("devices", .int(Int64(count(.characterDevice) + count(.blockDevice)))),
                 ("fifos", .int(Int64(count(.fifo)))), ("content_bytes", .int(content)), ("unique_bytes", .int(unique)),

@@ -56,11 +56,12 @@ extension String {
 
 extension JSON {
     /// An archive's signature as `--json` outputs show it.
-    static func signature(_ verdict: SignatureVerdict) -> Value {
-        switch verdict {
+    static func signature(_ reader: ArchiveReader) -> Value {
+        switch reader.signature {
         case .unsigned: return .object([("signed", .bool(false))])
         case .signed(let key, let trusted):
-            return .object([("signed", .bool(true)), ("key", .string(key.description)), ("trusted", trusted.map(Value.bool) ?? .null)])
+            return .object([("signed", .bool(true)), ("algorithm", .string(key.algorithm.name)), ("key", .string(key.description)),
+                            ("trusted", trusted.map(Value.bool) ?? .null), ("checked_by", .string(reader.signatureCheckedBy ?? ""))])
         }
     }
 

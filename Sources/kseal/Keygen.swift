@@ -18,12 +18,19 @@ struct Keygen: ParsableCommand {
     @Flag(name: .customLong("signing"), help: "Make a signing key for create --sign (mode 0600) and its public key PATH.pub, for --trust on devices.")
     var signing = false
 
+    @Option(name: .customLong("algorithm"), help: ArgumentHelp(
+        "With --signing: p256 (the default; ECDSA, which a Linux 6.12+ kernel checks itself) or ed25519.", valueName: "name"))
+    var algorithm: String = "p256"
+
     @OptionGroup var cryptoOptions: CryptoOptions
 
     func run() throws {
         if signing {
             guard let output else { throw ArchiveError(.usage, "keygen --signing needs -o PATH: the signing key goes there, its public key to PATH.pub") }
-            let key = try SigningKey.generate()
+            guard let chosen = SignatureAlgorithm.allCases.first(where: { $0.name == algorithm }) else {
+                throw ArchiveError(.usage, "--algorithm \(algorithm): give p256 or ed25519")
+            }
+            let key = try SigningKey.generate(chosen)
             try key.write(to: output)
             cryptoOptions.note("wrote a new signing key to \(output) and its public key \(key.publicKey) to \(output).pub")
             return

@@ -22,7 +22,7 @@ struct Verify: ParsableCommand, JSONReporting {
         if json {
             Console.print(JSON.encode(.object([
                 ("ok", .bool(report.isIntact)), ("status", .int(Int64(report.isIntact ? 0 : ExitStatus.damaged.rawValue))),
-                ("backend", .string(reader.backend.kind.rawValue)), ("signature", JSON.signature(reader.signature)),
+                ("backend", .string(reader.backend.kind.rawValue)), ("signature", JSON.signature(reader)),
                 ("files", .int(Int64(report.files))), ("bytes", .int(reader.index.uniqueBytes)), ("frames", .int(Int64(report.frames))),
                 ("frames_failed", .int(Int64(report.framesFailed))), ("damaged", JSON.damage(report.damagedFiles)),
                 ("archive_problems", .array(report.archiveProblems.map { .string($0) })),

@@ -134,6 +134,41 @@ final class KernelArchiveTests: XCTestCase {
         }
     }
 
+    /// An ECDSA P-256 signature is checked by the kernel (keyctl pkey_verify on the trusted key's
+    /// certificate) where it can, Linux 6.12 and later; on 6.1 in user space, saying why. The
+    /// kernel and user space give the same verdicts, on a good signature and an altered one.
+    func testP256SignaturesAreCheckedByTheKernelWhereItCan() throws {
+        let kernel = try KernelRequirement.backend()
+        let scratch = try ScratchDirectory()
+        try Fixture.write(Array("signed content\n".utf8), to: try scratch.sub("t") + "/f")
+        let signer = try SigningKey.generate(.ecdsaP256)
+        try signer.write(to: scratch.path + "/release")
+        let trust = TrustPolicy([try PublicSigningKey.read(path: scratch.path + "/release.pub")])
+        var options = CreateOptions()
+        options.signingKey = signer
+        let archive = scratch.path + "/a.kseal"
+        try Fixture.create(archive, inputs: ["t"], in: scratch.path, backend: kernel, options: options)
+        let reader = try ArchiveReader(.file(archive), keyFile: Fixture.key, backend: kernel, trust: trust)
+        XCTAssertEqual(reader.signature, .signed(by: trust.keys[0], trusted: true))
+        let checkedBy = reader.signatureCheckedBy ?? ""
+        if KernelRelease.isBefore(6, 12) {
+            XCTAssertTrue(checkedBy.hasPrefix("user space (the kernel cannot hold the signing key"), checkedBy)
+        } else {
+            XCTAssertEqual(checkedBy, "kernel (keyctl pkey_verify)")
+        }
+        XCTAssertTrue(try ArchiveReader(.file(archive), keyFile: Fixture.key, backend: UserspaceBackend(), trust: trust).signatureCheckedBy?
+            .hasPrefix("user space") ?? false)
+        // One bit of the signature flipped: both refuse it.
+        var bytes = try Fixture.bytes(archive)
+        bytes[Int(reader.frontLength) - 1] ^= 1
+        try Fixture.write(bytes, to: archive)
+        for backend in [kernel as any CryptoBackend, UserspaceBackend()] {
+            XCTAssertThrowsError(try ArchiveReader(.file(archive), keyFile: Fixture.key, backend: backend, trust: trust), "\(backend.kind)") {
+                XCTAssertEqual(($0 as? ArchiveError)?.code, .untrusted, "\(backend.kind): \($0)")
+            }
+        }
+    }
+
     /// A damaged frame is an authentication failure on the kernel path too (EBADMSG).
     func testKernelDetectsTampering() throws {
         let kernel = try KernelRequirement.backend()

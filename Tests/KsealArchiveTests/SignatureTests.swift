@@ -60,6 +60,34 @@ final class SignatureTests: XCTestCase {
         }
     }
 
+    /// The P-256 vector (randomized signatures: checked, not reproduced) verifies with its trust
+    /// file, a certificate; one flipped bit of its signature does not.
+    func testTheP256VectorVerifiesWithItsCertificate() throws {
+        let archive = vector.path("-p256.kseal"), publicKey = vector.path("-p256.pub")
+        if ProcessInfo.processInfo.environment["KSEAL_WRITE_VECTORS"] == "1" {
+            let key = vector.p256Key!
+            try Data(try vector.recreate(backend: UserspaceBackend(), in: try ScratchDirectory().path, signingKey: key)).write(to: URL(fileURLWithPath: archive))
+            try? FileManager.default.removeItem(atPath: publicKey)
+            let scratch = try ScratchDirectory()
+            try key.write(to: scratch.path + "/k")
+            try FileManager.default.copyItem(atPath: scratch.path + "/k.pub", toPath: publicKey)
+        }
+        let trusted = try PublicSigningKey.read(path: publicKey)
+        XCTAssertEqual(trusted.algorithm, .ecdsaP256)
+        XCTAssertEqual(trusted, vector.p256Key!.publicKey, "the certificate holds the vector's key")
+        let reader = try ArchiveReader(.file(archive), keyFile: vector.keyFile, backend: UserspaceBackend(), trust: TrustPolicy([trusted]))
+        XCTAssertEqual(reader.signature, .signed(by: trusted, trusted: true))
+        XCTAssertTrue(try Verifier.verify(reader).isIntact)
+        var bytes = try Fixture.bytes(archive)
+        bytes[Int(reader.frontLength) - 1] ^= 1
+        let scratch = try ScratchDirectory()
+        try Fixture.write(bytes, to: scratch.path + "/a.kseal")
+        XCTAssertThrowsError(try ArchiveReader(.file(scratch.path + "/a.kseal"), keyFile: vector.keyFile, backend: UserspaceBackend(),
+                                               trust: TrustPolicy([trusted]))) {
+            XCTAssertEqual(($0 as? ArchiveError)?.code, .untrusted)
+        }
+    }
+
     /// Every byte the signature covers, flipped, and the record itself, is caught.
     func testEveryCoveredByteIsBound() throws {
         let trusted = TrustPolicy([vector.signingKey!.publicKey])

@@ -43,7 +43,7 @@ final class KeyTests: XCTestCase {
         XCTAssertEqual(try CLITests.run(["keygen", "-q", "--signing", "-o", path + "/release"]).status, 0)
         XCTAssertEqual(try CLITests.run(["keygen", "-q", "--signing", "-o", path + "/other"]).status, 0)
         XCTAssertEqual(try shell("stat -c %a '\(path)/release' '\(path)/release.pub'").split(separator: "\n"), ["600", "644"])
-        XCTAssertTrue(try shell("cat '\(path)/release.pub'").hasPrefix("kseal-public-key-ed25519 "))
+        XCTAssertTrue(try shell("cat '\(path)/release.pub'").hasPrefix("kseal-public-key-p256 "), "P-256 by default: a certificate a kernel takes")
         XCTAssertEqual(try CLITests.run(["keygen", "-q", "--signing"]).status, 64, "--signing needs -o")
         try shell("mkdir '\(path)/tree' '\(path)/trusted.d' '\(path)/out' && echo v2 > '\(path)/tree/f' && cp '\(path)/release.pub' '\(path)/trusted.d/'")
         XCTAssertEqual(try CLITests.run(["create", "-q", "-k", key, "--sign", "release", "signed.kseal", "tree"], in: path).status, 0)
@@ -51,7 +51,7 @@ final class KeyTests: XCTestCase {
         XCTAssertEqual(try CLITests.run(["create", "-q", "-k", key, "--sign", "release", "--format", "1", "v1.kseal", "tree"], in: path).status, 64)
         let trusted = try CLITests.run(["verify", "-k", key, "--trust", "release.pub", "signed.kseal"], in: path)
         XCTAssertEqual(trusted.status, 0, trusted.stderr)
-        XCTAssertTrue(trusted.stderr.contains("signed by ed25519:") && trusted.stderr.contains("(trusted)"), trusted.stderr)
+        XCTAssertTrue(trusted.stderr.contains("signed by p256:") && trusted.stderr.contains("(trusted; checked in user space"), trusted.stderr)
         XCTAssertEqual(try CLITests.run(["extract", "-q", "-k", key, "--trust-dir", "trusted.d", "signed.kseal", "-C", "out"], in: path).status, 0)
         for (archive, trust) in [("unsigned.kseal", ["--trust", "release.pub"]), ("signed.kseal", ["--trust", "other.pub"]),
                                  ("unsigned.kseal", ["--trust-dir", "trusted.d"])] {

@@ -33,6 +33,7 @@ public struct FormatVector {
         /// Format 2 signatures: the signing key's seed, and a forger's (v2-signed).
         let signing_seed_hex: String?
         let forger_seed_hex: String?
+        let p256_seed_hex: String?
         /// Further key slots (v2-signed): a second key file and a passphrase.
         let second_key_file_hex: String?
         let passphrase: String?
@@ -59,6 +60,7 @@ public struct FormatVector {
     public var passphrase: Passphrase? { document.passphrase.map { try! Passphrase(bytes: Array($0.utf8)) } }
     public var signingKey: SigningKey? { document.signing_seed_hex.map { try! SigningKey(seed: hex($0)) } }
     public var forgerKey: SigningKey? { document.forger_seed_hex.map { try! SigningKey(seed: hex($0)) } }
+    public var p256Key: SigningKey? { document.p256_seed_hex.map { try! SigningKey(seed: hex($0), algorithm: .ecdsaP256) } }
     public func path(_ suffix: String) -> String { Self.directory.appendingPathComponent("\(name)\(suffix)").path }
 
     public var options: CreateOptions {

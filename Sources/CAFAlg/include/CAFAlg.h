@@ -50,8 +50,8 @@ static inline long kseal_add_key(const char *type, const char *description, cons
 static inline long kseal_request_key(const char *type, const char *description, int destination) {
     return syscall(SYS_request_key, type, description, (const char *)0, destination);
 }
-static inline long kseal_keyctl(int operation, unsigned long arg2, unsigned long arg3, unsigned long arg4) {
-    return syscall(SYS_keyctl, operation, arg2, arg3, arg4, 0UL);
+static inline long kseal_keyctl(int operation, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5) {
+    return syscall(SYS_keyctl, operation, arg2, arg3, arg4, arg5);
 }
 
 static inline size_t kseal_nlmsg_align(size_t len) { return NLMSG_ALIGN(len); }

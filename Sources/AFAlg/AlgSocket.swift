@@ -56,7 +56,7 @@ final class AlgSocket {
         do {
             try withUnsafeBytes(of: &serial) { try setOption(.setKeyByKeySerial, bytes: $0, what: "ALG_SET_KEY_BY_KEY_SERIAL") }
         } catch let error as AFAlgError where error.errno == .protocolNotAvailable {
-            throw AFAlgError(.unsupported, "keyring keys for AF_ALG (ALG_SET_KEY_BY_KEY_SERIAL) need Linux 6.2 or later; this kernel answered ENOPROTOOPT",
+            throw AFAlgError(.unsupported, "a kernel keyring key for AF_ALG (ALG_SET_KEY_BY_KEY_SERIAL) needs Linux 6.2 or later; this kernel answered ENOPROTOOPT",
                              syscall: error.syscall, errno: error.errno)
         }
     }

@@ -103,7 +103,7 @@ final class KernelArchiveTests: XCTestCase {
         if KernelRelease.isBefore(6, 2) {
             XCTAssertThrowsError(try KeyFile.inKernel("kseal-test:fleet")) {
                 XCTAssertEqual(($0 as? ArchiveError)?.code, .cryptoUnavailable)
-                XCTAssertTrue("\($0)".contains("need Linux 6.2 or later"), "\($0)")
+                XCTAssertTrue("\($0)".contains("needs Linux 6.2 or later"), "\($0)")
             }
             return
         }

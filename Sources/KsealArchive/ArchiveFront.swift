@@ -47,6 +47,50 @@ final class ArchiveFront {
         guard constantTimeEqual(expected, mac) else { throw ArchiveError(.damaged, "header authentication failed: the header or key slots were altered") }
     }
 
+    /// What step 6 reads after the front: the index, opened, and the signature, checked.
+    struct SealedIndex {
+        /// The authenticated, still compressed index.
+        let compressed: [UInt8]
+        let signature: SignatureVerdict
+        /// What checked the signature (nil when unsigned).
+        let checkedBy: String?
+    }
+
+    /// Spec §8 step 6 up to decompression: with a trust policy an unsigned archive is refused
+    /// first; then every index segment is opened (each one's sealed bytes told to `sealed`)
+    /// while the signature digest is taken, and a signed archive's record is checked against
+    /// `trust` (§4.4). Memory grows only with segments that authenticated.
+    func readIndex(from source: ByteSource, backend: any CryptoBackend, trust: TrustPolicy,
+                   sealed: ([UInt8]) throws -> Void = { _ in }) throws -> SealedIndex {
+        if !trust.isEmpty && !header.isSigned {
+            throw ArchiveError(.untrusted, "not trusted: the archive is not signed, and \(trust.keys.count) signing keys are trusted")
+        }
+        let digest = try backend.makeSHA256()
+        try digest.update(bytes)
+        let context = try backend.aes256GCM(key: subkeys.index).makeContext()
+        let count = header.indexSegmentCount
+        var compressed: [UInt8] = []
+        var remaining = Int(header.indexStoredLength)
+        // Bounded by the header's check of index_stored_length; grows only as segments authenticate.
+        compressed.reserveCapacity(min(remaining, Int(header.chunkSize) * 64))
+        for segment in 0..<count {
+            let plainCount = min(remaining, Int(header.chunkSize))
+            let segmentBytes = try source.read(plainCount + FormatV1.tagSize, what: "index segment \(segment)")
+            try digest.update(segmentBytes)
+            try sealed(segmentBytes)
+            let aad = indexAAD(version: header.version, archiveID: header.archiveID, segment: segment, segmentCount: count)
+            do {
+                compressed += try context.open(segmentBytes, nonce: counterNonce(segment), aad: aad)
+            } catch let error as CryptoError where error.code == .authenticationFailed {
+                throw ArchiveError(.damaged, "index segment \(segment) of \(count): authentication failed", cause: error)
+            }
+            remaining -= plainCount
+        }
+        guard header.isSigned else { return SealedIndex(compressed: compressed, signature: .unsigned, checkedBy: nil) }
+        let (verdict, checkedBy) = try SignatureCheck.check(try SignatureRecord.read(from: source), digest: digest.finalize(), trust: trust, backend: backend)
+        return SealedIndex(compressed: compressed, signature: verdict, checkedBy: checkedBy)
+    }
+
     /// The first 128 bytes. A shorter input is "not a kseal archive" unless it starts like one
     /// (then it is a truncated archive): `kseal list notes.txt` should say what the file is not.
     private static func readHeader(_ source: ByteSource) throws -> [UInt8] {

@@ -128,22 +128,16 @@ public final class ArchiveReader {
         (openedSlot, openingKey) = (front.openedSlot, front.openingKey)
         slotKinds = front.slots.map(\.kind)
         do {
-            if !trust.isEmpty && !header.isSigned {
-                throw ArchiveError(.untrusted, "not trusted: the archive is not signed, and \(trust.keys.count) signing keys are trusted")
-            }
             // 6. Index: every segment opened before SQLite sees a byte, and the signature (if
             // any) checked before the index is decompressed. The compressed copy is gone before
             // the index is decoded, so the two never add up.
-            let digest = try backend.makeSHA256()
-            try digest.update(front.bytes)
             let database: Database
             do {
-                let compressedIndex = try Self.openIndex(header: header, source: source, key: subkeys.index, backend: backend) { try digest.update($0) }
-                (signature, signatureCheckedBy) = try Self.checkSignature(header: header, source: source, digest: digest.finalize(), trust: trust,
-                                                                          backend: backend)
+                let sealedIndex = try front.readIndex(from: source, backend: backend, trust: trust)
+                (signature, signatureCheckedBy) = (sealedIndex.signature, sealedIndex.checkedBy)
                 let decompressor = try ZstdDecompressor(windowLogMax: 27)
                 database = try Database.deserialize(count: Int(header.indexPlainLength)) { image in
-                    try compressedIndex.withUnsafeBytes { try decompressor.decompress($0, into: image, what: "index") }
+                    try sealedIndex.compressed.withUnsafeBytes { try decompressor.decompress($0, into: image, what: "index") }
                 }
             }
             index = try ArchiveIndex.load(database, header: header)
@@ -151,41 +145,6 @@ public final class ArchiveReader {
             throw ArchiveError.crypto(error, "opening the archive")
         }
         frontLength = source.offset
-    }
-
-    /// Reads and opens every index segment; returns the authenticated, still compressed index.
-    /// Memory grows only with segments that authenticated.
-    /// - Parameter sealed: told each segment's sealed bytes as read (for the signature digest).
-    static func openIndex(header: ArchiveHeader, source: ByteSource, key: [UInt8], backend: any CryptoBackend,
-                          sealed: ([UInt8]) throws -> Void) throws -> [UInt8] {
-        let context = try backend.aes256GCM(key: key).makeContext()
-        let count = header.indexSegmentCount
-        var compressed: [UInt8] = []
-        var remaining = Int(header.indexStoredLength)
-        // Bounded by the header's check of index_stored_length; grows only as segments authenticate.
-        compressed.reserveCapacity(min(remaining, Int(header.chunkSize) * 64))
-        for segment in 0..<count {
-            let plainCount = min(remaining, Int(header.chunkSize))
-            let bytes = try source.read(plainCount + FormatV1.tagSize, what: "index segment \(segment)")
-            try sealed(bytes)
-            let aad = indexAAD(version: header.version, archiveID: header.archiveID, segment: segment, segmentCount: count)
-            do {
-                compressed += try context.open(bytes, nonce: counterNonce(segment), aad: aad)
-            } catch let error as CryptoError where error.code == .authenticationFailed {
-                throw ArchiveError(.damaged, "index segment \(segment) of \(count): authentication failed", cause: error)
-            }
-            remaining -= plainCount
-        }
-        return compressed
-    }
-
-    /// Reads and checks the signature record of a signed archive against `trust` (spec §4.4):
-    /// `digest` is the SHA-256 of every byte before it.
-    static func checkSignature(header: ArchiveHeader, source: ByteSource, digest: [UInt8], trust: TrustPolicy,
-                               backend: any CryptoBackend) throws -> (SignatureVerdict, String?) {
-        guard header.isSigned else { return (.unsigned, nil) }
-        let (verdict, checkedBy) = try SignatureCheck.check(try SignatureRecord.read(from: source), digest: digest, trust: trust, backend: backend)
-        return (verdict, checkedBy)
     }
 
     /// Reads the frames that follow, in order.

@@ -4,7 +4,6 @@ import Glibc
 #endif
 import KsealCrypto
 
-/// Settings for ``ArchiveWriter``.
 /// An owner or group that create records for every entry (`--owner`, `--group`): the number,
 /// and the name to record beside it in format 2 (nil: the name this machine has for the number).
 public struct OwnerOverride: Sendable, Equatable {
@@ -17,6 +16,7 @@ public struct OwnerOverride: Sendable, Equatable {
     }
 }
 
+/// Settings for ``ArchiveWriter``.
 public struct CreateOptions: Sendable {
     /// zstd level for chunks and the index.
     public var compressionLevel: Int32 = 3

@@ -431,7 +431,7 @@ public final class Extractor {
             return
         case .failure(let errno): throw ArchiveError.system("mknod", display(entry.path), errno)
         }
-        do {
+        try publish(temporary, as: name, in: parent, path: entry.path) {
             if options.restoreOwnership {
                 let owner = owners.resolve(entry, numeric: options.numericOwner)
                 try parent.setOwner(of: temporary, uid: owner.uid, gid: owner.gid).orThrow("lchown", display(entry.path))
@@ -439,16 +439,12 @@ public final class Extractor {
             try parent.setMode(of: temporary, entry.mode & (options.restoreOwnership ? 0o7777 : 0o1777)).orThrow("chmod", display(entry.path))
             try parent.setModificationTime(of: temporary, seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds)
                 .orThrow("utimensat", display(entry.path))
-            try parent.rename(temporary, to: name).orThrow("rename", display(entry.path))
-        } catch {
-            _ = parent.remove(temporary)  // best effort, as for symlinks
-            throw error
         }
         report.restored += 1
     }
 
-    /// Owner (when allowed), mode and mtime. Set-id bits are restored only with ownership.
-    /// Owner, extended attributes, mode, time, in that order: a chown clears
+    /// Owner (when allowed; set-id bits are restored only with ownership), extended attributes,
+    /// mode, time, in that order: a chown clears
     /// `security.capability` and the set-id bits, and a read-only mode would stop a non-root
     /// user setting `user.*` attributes.
     private func applyMetadata(_ entry: Entry, to file: SystemFile) throws {

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// The small text files that hold signing and public keys.
+/// The small files that hold keys: key files, signing keys, public keys, passphrases.
 enum KeyText {
     static let maxSize = 4096
 
@@ -10,16 +10,29 @@ enum KeyText {
     /// - Parameter warnIfShared: for a secret, told when group or others can read the file.
     /// - Throws: ``ArchiveError`` `.usage` when missing, unreadable or too large.
     static func read(_ path: String, what: String, warnIfShared: ((String) -> Void)? = nil) throws -> String {
+        var bytes = try readBytes(path, what: what, limit: maxSize, warnIfShared: warnIfShared)
+        defer { wipe(&bytes) }
+        guard bytes.count <= maxSize else { throw ArchiveError(.usage, "\(path) is not a kseal \(what) (over \(maxSize) bytes)") }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The first `limit + 1` bytes of a key file (one more than it may hold, so a caller can tell
+    /// a file that is too long), read from a buffer that is wiped after.
+    /// - Parameter warnIfShared: for a secret, told when group or others can read the file.
+    /// - Throws: ``ArchiveError`` `.usage` when the file is missing or unreadable.
+    static func readBytes(_ path: String, what: String, limit: Int, warnIfShared: ((String) -> Void)?) throws -> [UInt8] {
         let file: SystemFile
         do { file = try SystemFile.open(path, flags: O_RDONLY | O_CLOEXEC) } catch let error as ArchiveError {
             throw ArchiveError(.usage, "cannot read \(what): \(error.message)", cause: error)
         }
-        if let warnIfShared, try file.status().mode & 0o077 != 0 { warnIfShared("\(what) \(path) is accessible by group or others; chmod 600 it") }
-        var buffer = [UInt8](repeating: 0, count: maxSize + 1)
+        let mode = try file.status().mode
+        if let warnIfShared, mode & 0o077 != 0 {
+            warnIfShared("\(what) \(path) is accessible by group or others (mode \(String(mode & 0o777, radix: 8))); chmod 600 it")
+        }
+        var buffer = [UInt8](repeating: 0, count: limit + 1)
         defer { wipe(&buffer) }
         let count = try buffer.withUnsafeMutableBytes { try file.readFully(into: $0) }
-        guard count <= maxSize else { throw ArchiveError(.usage, "\(path) is not a kseal \(what) (over \(maxSize) bytes)") }
-        return String(decoding: buffer.prefix(count), as: UTF8.self)
+        return Array(buffer.prefix(count))
     }
 
     /// Writes a new file with `mode`, refusing to replace one.

@@ -90,32 +90,17 @@ public final class KeyFile: @unchecked Sendable {
     /// - Parameter warn: told when the file is readable by group or others.
     /// - Throws: ``ArchiveError`` `.usage` when the file is missing, unreadable or not 32 bytes.
     public static func read(path: String, warn: (String) -> Void) throws -> KeyFile {
-        let file: SystemFile
-        do { file = try SystemFile.open(path, flags: O_RDONLY | O_CLOEXEC) } catch let error as ArchiveError {
-            throw ArchiveError(.usage, "cannot read key file: \(error.message)", cause: error)
+        var bytes = try withoutActuallyEscaping(warn) { try KeyText.readBytes(path, what: "key file", limit: size, warnIfShared: $0) }
+        defer { wipe(&bytes) }
+        guard bytes.count == size else {
+            throw ArchiveError(.usage, "key file \(path) is not a kseal key (\(bytes.count == size + 1 ? "more than" : "\(bytes.count) of") \(size) bytes)")
         }
-        let status = try file.status()
-        if status.mode & 0o077 != 0 {
-            warn("key file \(path) is accessible by group or others (mode \(String(status.mode & 0o777, radix: 8))); chmod 600 it")
-        }
-        var buffer = [UInt8](repeating: 0, count: size + 1)
-        let count = try buffer.withUnsafeMutableBytes { try file.readFully(into: $0) }
-        defer { wipe(&buffer) }
-        guard count == size else { throw ArchiveError(.usage, "key file \(path) is not a kseal key (\(count == size + 1 ? "more than" : "\(count) of") \(size) bytes)") }
-        return try KeyFile(bytes: Array(buffer.prefix(size)), name: "key file \(path)")
+        return try KeyFile(bytes: bytes, name: "key file \(path)")
     }
 
     /// Writes the key with mode 0600, refusing to replace an existing file.
     public func write(to path: String) throws {
-        let file: SystemFile
-        do {
-            file = try SystemFile.open(path, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600)
-        } catch let error as ArchiveError where (error.cause as? SystemError)?.errno == EEXIST {
-            throw ArchiveError(.usage, "\(path) exists; kseal keygen never overwrites a key", cause: error)
-        }
-        try bytes.withUnsafeBytes { try file.writeAll($0) }
-        try file.fchmod(0o600)
-        try file.sync()
+        try KeyText.create(path, bytes, mode: 0o600)
     }
 }
 

@@ -44,15 +44,9 @@ public enum Rekey {
         try check(changes, header: header, slots: front.slots)
         // The index stays sealed as it is; it is authenticated (and the signature checked) first.
         var sealedIndex: [UInt8] = []
-        let digest = try backend.makeSHA256()
-        try digest.update(front.bytes)
-        _ = try ArchiveReader.openIndex(header: header, source: source, key: front.subkeys.index, backend: backend) {
-            sealedIndex += $0
-            try digest.update($0)
-        }
-        _ = try ArchiveReader.checkSignature(header: header, source: source, digest: digest.finalize(), trust: TrustPolicy(), backend: backend)
+        _ = try front.readIndex(from: source, backend: backend, trust: TrustPolicy()) { sealedIndex += $0 }
         let framesStart = source.offset
-        let fileSize = try file.status().size
+        let status = try file.status()
         // New slots: removed ones freed, added ones in the first free places (a new slot under
         // a new key, so reusing an index reuses no nonce under any key), then appended.
         var slots = front.slots
@@ -75,7 +69,7 @@ public enum Rekey {
         header.slotCount = UInt16(slots.count)
         // Header, slots and MAC anew; the sealed index as it was; a new signature; the frames
         // and end marker copied in the kernel.
-        let output = try AtomicOutput(path: path, mode: try file.status().mode & 0o777)
+        let output = try AtomicOutput(path: path, mode: status.mode & 0o777)
         var newFront = header.encoded() + slots.flatMap { $0.encoded() }
         newFront += try backend.makeHMACSHA256(key: front.subkeys.header).digest(newFront)
         try output.file.writeAll(newFront + sealedIndex)
@@ -83,10 +77,10 @@ public enum Rekey {
             let signed = try backend.makeSHA256().digest(newFront + sealedIndex)
             try output.file.writeAll(try signingKey.record(for: signed).encoded())
         }
-        try output.file.append(from: file, at: framesStart, length: fileSize - framesStart)
+        try output.file.append(from: file, at: framesStart, length: status.size - framesStart)
         let archiveBytes = try output.file.status().size
         try output.commit()
-        return RekeySummary(slotKinds: slots.map(\.kind), openedSlot: front.openedSlot, bytesCopied: Int64(sealedIndex.count) + fileSize - framesStart,
+        return RekeySummary(slotKinds: slots.map(\.kind), openedSlot: front.openedSlot, bytesCopied: Int64(sealedIndex.count) + status.size - framesStart,
                             archiveBytes: archiveBytes)
     }
 

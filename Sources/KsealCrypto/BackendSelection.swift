@@ -14,15 +14,23 @@ public enum BackendPreference: String, Sendable, CaseIterable {
 public struct BackendSelection: Sendable {
     public let backend: any CryptoBackend
     public let reason: String
+    /// Why the kernel could not run, when `auto` fell back to user space.
+    private let kernelProblem: String?
+
+    init(backend: any CryptoBackend, reason: String, kernelProblem: String? = nil) {
+        self.backend = backend
+        self.reason = reason
+        self.kernelProblem = kernelProblem
+    }
 
     /// The choice in one short line for every command's note; `reason` (and `kseal doctor`) has
-    /// the whole explanation.
+    /// the whole explanation: of the kernel's problem, its first clause.
     public var summary: String {
         switch backend.kind {
         case .kernel: return "kernel (AF_ALG)"
         case .userspace:
-            guard let why = reason.firstRange(of: "kernel unavailable: ") else { return "user space (requested)" }
-            let cause = reason[why.upperBound...].split(separator: ": ").first.map(String.init) ?? ""
+            guard let kernelProblem else { return "user space (requested)" }
+            let cause = kernelProblem.split(separator: ": ").first.map(String.init) ?? kernelProblem
             return "user space; kernel unavailable (\(cause); kseal doctor says more)"
         }
     }
@@ -54,7 +62,8 @@ public enum CryptoBackends {
                 let kernel = try openKernel()
                 return BackendSelection(backend: kernel, reason: "kernel (AF_ALG): gcm(aes), sha256 and hmac(sha256) passed their self-tests")
             } catch let error as CryptoError {
-                return BackendSelection(backend: UserspaceBackend(), reason: "user space (swift-crypto): kernel unavailable: \(error.message)")
+                return BackendSelection(backend: UserspaceBackend(), reason: "user space (swift-crypto): kernel unavailable: \(error.message)",
+                                        kernelProblem: error.message)
             }
         }
     }

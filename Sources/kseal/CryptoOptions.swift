@@ -54,24 +54,19 @@ struct KeyOptions: ParsableArguments {
     /// The passphrase given, if any: from --passphrase-file or KSEAL_PASSPHRASE_FILE, else asked
     /// for on the terminal with --passphrase (twice when `confirm`).
     func loadPassphrases(confirm: Bool) throws -> [Passphrase] {
-        let environment = ProcessInfo.processInfo.environment["KSEAL_PASSPHRASE_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-        if let path = passphraseFile ?? environment { return [try Passphrase.read(path: path)] }
+        if let path = passphraseFile ?? Environment.value("KSEAL_PASSPHRASE_FILE") { return [try Passphrase.read(path: path)] }
         return askPassphrase ? [try PassphrasePrompt.ask(confirm: confirm)] : []
     }
-
-    /// Where the key comes from without flags: KSEAL_KEY_FILE, then the default key.
-    var resolvedPath: String { keyFile.first ?? Self.environmentKeyFile ?? DefaultKey.path }
-
-    /// KSEAL_KEY_FILE, where set and not empty (an empty one is unset, as for XDG variables).
-    static var environmentKeyFile: String? { ProcessInfo.processInfo.environment["KSEAL_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } }
 
     /// The keys given, in order (key files, then kernel keys), else, unless `passphrases` were
     /// given, the fallback key file.
     func load(besides passphrases: [Passphrase] = []) throws -> [KeyFile] {
         let given = try keyFile.map { try KeyFile.read(path: $0, warn: Console.warn) } + keyKeyring.map(KeyFile.inKernel)
         guard given.isEmpty, passphrases.isEmpty else { return given }
-        let path = resolvedPath
-        if Self.environmentKeyFile == nil, !FileManager.default.fileExists(atPath: path) {
+        // Without flags: KSEAL_KEY_FILE, then the default key.
+        let environment = Environment.value("KSEAL_KEY_FILE")
+        let path = environment ?? DefaultKey.path
+        if environment == nil, !FileManager.default.fileExists(atPath: path) {
             throw ArchiveError(.usage, "no key: pass --key-file, set KSEAL_KEY_FILE, or run 'kseal keygen' to make the default key \(path)")
         }
         return [try KeyFile.read(path: path, warn: Console.warn)]
@@ -81,10 +76,15 @@ struct KeyOptions: ParsableArguments {
 /// The default key: $XDG_CONFIG_HOME/kseal/default.key (~/.config/kseal/default.key).
 enum DefaultKey {
     static var path: String {
-        let environment = ProcessInfo.processInfo.environment
-        let base = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((environment["HOME"] ?? "/root") + "/.config")
+        let base = Environment.value("XDG_CONFIG_HOME") ?? ((ProcessInfo.processInfo.environment["HOME"] ?? "/root") + "/.config")
         return base + "/kseal/default.key"
     }
+}
+
+/// Environment variables as kseal reads them: set to an empty string is the same as unset (as
+/// for XDG variables), so `KSEAL_KEY_FILE=""` never names a file called "".
+enum Environment {
+    static func value(_ name: String) -> String? { ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 } }
 }
 
 /// Path arguments as bytes.

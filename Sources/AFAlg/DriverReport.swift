@@ -118,13 +118,16 @@ public enum DriverReport {
     static func procCryptoLookup(_ name: String) -> DriverInfo? {
         guard let text = readTextFile("/proc/crypto") else { return nil }
         var entries: [DriverInfo] = []
-        for block in text.split(separator: "\n\n", omittingEmptySubsequences: true) {
-            var fields: [String: String] = [:]
-            for line in block.split(separator: "\n") {
-                guard let colon = line.firstIndex(of: ":") else { continue }
-                let key = line[..<colon].trimmingCharacters(in: " \t")
-                fields[key] = line[line.index(after: colon)...].trimmingCharacters(in: " \t")
+        var fields: [String: String] = [:]
+        // Blocks separated by blank lines, one algorithm each. (Splitting on Character, never on
+        // a String, keeps _StringProcessing, 1.2 MB, out of the static device binary.)
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) + [Substring("")] {
+            if let colon = line.firstIndex(of: ":") {
+                fields[line[..<colon].trimmingCharacters(in: " \t")] = line[line.index(after: colon)...].trimmingCharacters(in: " \t")
+                continue
             }
+            guard line.allSatisfy({ $0 == " " || $0 == "\t" }) else { continue }
+            defer { fields = [:] }
             guard fields["name"] == name, fields["internal"] != "yes", let driver = fields["driver"] else { continue }
             entries.append(DriverInfo(name: name, driver: driver, module: fields["module"] ?? "", priority: Int(fields["priority"] ?? "") ?? 0,
                                       isHardware: nil, source: "/proc/crypto"))

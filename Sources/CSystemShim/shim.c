@@ -2,6 +2,7 @@
 #include "CSystemShim.h"
 #include <fcntl.h>
 #include <stdio.h>
+#include <sched.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <string.h>
@@ -56,3 +57,10 @@ ssize_t kseal_llistxattr(const char *path, char *list, size_t size) { return lli
 ssize_t kseal_lgetxattr(const char *path, const char *name, void *value, size_t size) { return lgetxattr(path, name, value, size); }
 int kseal_lsetxattr(const char *path, const char *name, const void *value, size_t size) { return lsetxattr(path, name, value, size, 0); }
 int kseal_fsetxattr(int fd, const char *name, const void *value, size_t size) { return fsetxattr(fd, name, value, size, 0); }
+
+int kseal_available_cpus(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+    int count = CPU_COUNT(&set);
+    return count > 0 ? count : 1;
+}

@@ -1,5 +1,8 @@
 import Dispatch
-import FoundationEssentials
+import CSystemShim
+#if canImport(Glibc)
+import Glibc
+#endif
 import KsealCrypto
 
 /// Reads, authenticates, decompresses and hash-checks frames in order (spec §8 step 7), then the
@@ -51,8 +54,8 @@ public final class FrameReader: @unchecked Sendable {
 
     /// Workers for decoding: the cores this process may use, at most 8.
     static var defaultWorkers: Int {
-        if let forced = ProcessInfo.processInfo.environment["KSEAL_WORKERS"].flatMap(Int.init), forced > 0 { return min(forced, 64) }
-        return max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        if let forced = getenv("KSEAL_WORKERS").flatMap({ Int(String(cString: $0)) }), forced > 0 { return min(forced, 64) }
+        return max(1, min(Int(kseal_available_cpus()), 8))
     }
 
     init(_ reader: ArchiveReader, opening: Set<Int>?, workers: Int = FrameReader.defaultWorkers) throws {

@@ -63,6 +63,7 @@ public struct PublicSigningKey: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+#if UserspaceCrypto
 /// A private signing key, kept in a one-line text file with mode 0600,
 /// `kseal-signing-key-p256 BASE64` (the 32-byte scalar) or `kseal-signing-key-ed25519 BASE64`
 /// (the 32-byte RFC 8032 private key); the public key goes beside it as `NAME.pub`.
@@ -138,6 +139,7 @@ public final class SigningKey: @unchecked Sendable {
         } catch let error as CryptoError { throw ArchiveError.crypto(error, "signing") }
     }
 }
+#endif
 
 /// The keys a reader trusts (`--trust`, the trust directory). Empty: no policy, and any
 /// archive, signed or not, is read (a signature is still checked and reported).
@@ -207,6 +209,7 @@ struct SignatureRecord {
     }
 }
 
+#if UserspaceCrypto
 extension SigningKey {
     /// The signature record over `digest`, the SHA-256 of every byte before it (spec §4.4).
     func record(for digest: [UInt8]) throws -> SignatureRecord {
@@ -214,6 +217,23 @@ extension SigningKey {
         return SignatureRecord(algorithm: algorithm, publicKey: publicKey.bytes, signature: try sign(message))
     }
 }
+#else
+/// The kernel-only build signs nothing (the kernel checks signatures but makes none from a key
+/// file): every way to a signing key says so, with the CLI's status 4.
+public final class SigningKey: @unchecked Sendable {
+    public let publicKey: PublicSigningKey
+    public var algorithm: SignatureAlgorithm { publicKey.algorithm }
+    private init(publicKey: PublicSigningKey) { self.publicKey = publicKey }
+
+    static var unavailable: ArchiveError {
+        ArchiveError(.cryptoUnavailable, "signing keys need the user-space backend, and this kseal is the kernel-only build; sign on a build host")
+    }
+    public static func generate(_ algorithm: SignatureAlgorithm = .ecdsaP256) throws -> SigningKey { throw unavailable }
+    public static func read(path: String, warn: @escaping (String) -> Void) throws -> SigningKey { throw unavailable }
+    public func write(to path: String) throws { throw Self.unavailable }
+    func record(for digest: [UInt8]) throws -> SignatureRecord { throw Self.unavailable }
+}
+#endif
 
 /// Checks a signature record against a trust policy (spec §4.4). ECDSA P-256 is checked by the
 /// kernel when the kernel backend runs and the trusted key's certificate can go into a keyring
@@ -229,19 +249,28 @@ enum SignatureCheck {
             throw ArchiveError(.untrusted, "not trusted: the archive is signed by \(signer), which is not among the \(trust.keys.count) trusted keys")
         }
         let message = SignatureRecord.message(algorithm: record.algorithm, publicKey: record.publicKey, digest: digest)
-        let (valid, checkedBy) = try verify(record, message: message, certificate: trusted?.certificate, backend: backend)
-        guard valid else {
+        let checked: (valid: Bool, by: String)
+        do {
+            checked = try verify(record, message: message, certificate: trusted?.certificate, backend: backend)
+        } catch let error as CryptoError where error.code == .unavailable && trust.isEmpty {
+            // The kernel-only build with nothing trusted: the signature vouches for nothing here,
+            // so what cannot be checked is said, not refused.
+            return (.signed(by: signer, trusted: nil), "not checked (\(error.message))")
+        }
+        guard checked.valid else {
             // Without a trust policy this is damage; with one, it is what a forger produces.
             throw ArchiveError(trust.isEmpty ? .damaged : .untrusted,
                                "\(trust.isEmpty ? "" : "not trusted: ")the signature by \(signer) does not verify: the archive was altered after it was signed")
         }
-        return (.signed(by: signer, trusted: trust.isEmpty ? nil : true), checkedBy)
+        return (.signed(by: signer, trusted: trust.isEmpty ? nil : true), checked.by)
     }
 
-    private static func verify(_ record: SignatureRecord, message: [UInt8], certificate: [UInt8]?, backend: any CryptoBackend) throws -> (Bool, String) {
+    /// - Throws: ``CryptoError`` `.unavailable` when nothing in this build can check it (the
+    ///   kernel-only build, for Ed25519 or where the kernel cannot check P-256).
+    private static func verify(_ record: SignatureRecord, message: [UInt8], certificate: [UInt8]?, backend: any CryptoBackend) throws -> (valid: Bool, by: String) {
         switch record.algorithm {
         case .ed25519:
-            return (Ed25519.isValid(signature: record.signature, of: message, publicKey: record.publicKey), "user space (Ed25519)")
+            return (try Ed25519.isValid(signature: record.signature, of: message, publicKey: record.publicKey), "user space (Ed25519)")
         case .ecdsaP256:
             var why = "the kernel backend is not running"
             if backend.kind == .kernel, let certificate {
@@ -255,7 +284,11 @@ enum SignatureCheck {
             } else if certificate == nil {
                 why = "no trusted certificate to give the kernel"
             }
+#if UserspaceCrypto
             return (ECDSAP256.isValid(signature: record.signature, of: message, publicKey: record.publicKey), "user space (\(why))")
+#else
+            throw CryptoError(.unavailable, "the kernel cannot check this P-256 signature (\(why)), and this kseal is the kernel-only build: it has no user-space backend")
+#endif
         }
     }
 }

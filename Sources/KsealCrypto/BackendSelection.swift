@@ -30,7 +30,11 @@ public struct BackendSelection: Sendable {
         case .kernel: return "kernel (AF_ALG)"
         case .userspace:
             guard let kernelProblem else { return "user space (requested)" }
-            let cause = kernelProblem.split(separator: ": ").first.map(String.init) ?? kernelProblem
+            // The first clause: up to the first ": " (scanned by hand; String separators would
+            // link _StringProcessing, 1.2 MB, into the device binary).
+            let bytes = Array(kernelProblem.utf8)
+            let end = bytes.indices.first { bytes[$0] == UInt8(ascii: ":") && $0 + 1 < bytes.count && bytes[$0 + 1] == UInt8(ascii: " ") }
+            let cause = end.map { String(decoding: bytes[..<$0], as: UTF8.self) } ?? kernelProblem
             return "user space; kernel unavailable (\(cause); kseal doctor says more)"
         }
     }
@@ -46,6 +50,17 @@ public struct KernelAlgorithm: Sendable, Hashable {
     public static let all: [KernelAlgorithm] = [.aes256GCM, .sha256, .hmacSHA256]
 }
 
+/// Which backends this binary was built with (the package trait UserspaceCrypto).
+public enum Build {
+#if UserspaceCrypto
+    public static let hasUserspaceBackend = true
+    public static let name = "kernel and user space"
+#else
+    public static let hasUserspaceBackend = false
+    public static let name = "kernel-only"
+#endif
+}
+
 public enum CryptoBackends {
     /// Picks the backend once for a whole run.
     /// - Throws: ``CryptoError`` with code `.unavailable` when `.kernel` was asked for and the
@@ -53,7 +68,7 @@ public enum CryptoBackends {
     public static func select(_ preference: BackendPreference) throws -> BackendSelection {
         switch preference {
         case .userspace:
-            return BackendSelection(backend: UserspaceBackend(), reason: "user space (swift-crypto): requested")
+            return BackendSelection(backend: try userspace(), reason: "user space (swift-crypto): requested")
         case .kernel:
             let kernel = try openKernel()
             return BackendSelection(backend: kernel, reason: "kernel (AF_ALG): requested; gcm(aes), sha256 and hmac(sha256) passed their self-tests")
@@ -62,10 +77,24 @@ public enum CryptoBackends {
                 let kernel = try openKernel()
                 return BackendSelection(backend: kernel, reason: "kernel (AF_ALG): gcm(aes), sha256 and hmac(sha256) passed their self-tests")
             } catch let error as CryptoError {
-                return BackendSelection(backend: UserspaceBackend(), reason: "user space (swift-crypto): kernel unavailable: \(error.message)",
+                guard Build.hasUserspaceBackend else {
+                    throw CryptoError(.unavailable, "the kernel cannot serve kseal (\(error.message)), and this kseal is the kernel-only build: it has no user-space backend",
+                                      cause: error)
+                }
+                return BackendSelection(backend: try userspace(), reason: "user space (swift-crypto): kernel unavailable: \(error.message)",
                                         kernelProblem: error.message)
             }
         }
+    }
+
+    /// swift-crypto, or in the kernel-only build the reason there is none.
+    private static func userspace() throws -> any CryptoBackend {
+#if UserspaceCrypto
+        return UserspaceBackend()
+#else
+        let kernel = kernelUnavailability().map { "the kernel cannot serve kseal either: \($0)" } ?? "the kernel can: use --crypto kernel or auto"
+        throw CryptoError(.unavailable, "this kseal is the kernel-only build: it has no user-space backend (\(kernel))")
+#endif
     }
 
     /// Why the kernel backend cannot run, or nil if it can (all algorithms bind and self-test).

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import AFAlg
-import Crypto
 
 /// What `kseal doctor` reports of the running kernel's crypto, gathered through AF_ALG (no AF_ALG
 /// type in it, so the CLI needs nothing below this layer).
@@ -51,18 +50,16 @@ public struct KernelReport: Sendable {
                             kernelSignatures: probeSignatures())
     }
 
-    /// Signs a message with a fresh P-256 key and has the kernel check it, and a copy with one
-    /// bit flipped: supported only if the first holds and the second does not.
+    /// Has the kernel check one good P-256 signature and the same with one bit flipped: supported
+    /// only if the first holds and the second does not. A fixed certificate and signature (made
+    /// with openssl, `ProbeVector`), so the probe needs no signing code and runs in every build.
     private static func probeSignatures() -> KeyringKeys {
         do {
-            let key = ECDSAP256.PrivateKey.generate()
-            let message = Array("kseal doctor".utf8)
-            var signature = try key.sign(message)
-            let digest = Array(SHA256.hash(data: message))
-            let kernel = try KernelSignatureKey(certificate: try key.certificate(commonName: "kseal doctor"))
-            guard try kernel.isValid(signature: signature, digest: digest) else { return .unknown("the kernel refused a good signature") }
+            let kernel = try KernelSignatureKey(certificate: hex(ProbeVector.certificate))
+            var signature = hex(ProbeVector.signature)
+            guard try kernel.isValid(signature: signature, digest: hex(ProbeVector.digest)) else { return .unknown("the kernel refused a good signature") }
             signature[63] ^= 1
-            guard try !kernel.isValid(signature: signature, digest: digest) else { return .unknown("the kernel accepted a bad signature") }
+            guard try !kernel.isValid(signature: signature, digest: hex(ProbeVector.digest)) else { return .unknown("the kernel accepted a bad signature") }
             return .supported
         } catch let error as CryptoError {
             return .unsupported(error.message)
@@ -70,4 +67,15 @@ public struct KernelReport: Sendable {
             return .unknown("\(error)")
         }
     }
+}
+
+/// A self-signed P-256 certificate ("CN=kseal doctor", valid to 2126), and its key's signature
+/// (r ‖ s) of SHA-256("kseal doctor"), made once with `openssl req -x509` and `openssl dgst
+/// -sha256 -sign`. KsealCryptoTests checks it against swift-crypto.
+enum ProbeVector {
+    static let certificate = "308201943082013ba00302010202142b57487e623a485488171c34d2a365614d7b795d300a06082a8648ce3d04030230173115301306035504030c0c6b7365616c20646f63746f723020170d3236313132393233323134325a180f32313236313130353233323134325a30173115301306035504030c0c6b7365616c20646f63746f723059301306072a8648ce3d020106082a8648ce3d03010703420004615521ab0532f844eb3326b44ea274050fffa9a58a2301a03f8c79392838d3faa73fecc73de1088a95b4a8b509da6afcb98f9e31a3ec06062717f91429967543a3633061301d0603551d0e041604142a255752e459064f57f21f95c46d335603f5205e301f0603551d230418301680142a255752e459064f57f21f95c46d335603f5205e300f0603551d130101ff040530030101ff300e0603551d0f0101ff040403020780300a06082a8648ce3d0403020347003044022033581c81935bb06fb089bf3452c5aff949b50edf6f18c60ba1de19e432e5c7bc02200d277533d536a1d79f3c5b4740d8678964f2b130b3f322f0738f5ed0db9613e0"
+    static let message = "kseal doctor"
+    static let digest = "1fb34874107c5d981a9c34e48842c3ed998e8394cd3b97d1127c6a549b9e3427"
+    static let signature = "4594b2b584d046e5eb6a6a72ad803c36efaf140a46f9182ad649de54b9ece573"
+        + "384bca58909defde86074cfa81f9680c86ae53218e1fa3ed6bb79a43b4d47538"
 }

@@ -1,5 +1,6 @@
+#if UserspaceCrypto
 import Crypto
-import FoundationEssentials
+#endif
 
 /// Ed25519 signatures (RFC 8032), in user space (swift-crypto): archives are signed on a build
 /// host and the signature checked on each device, which holds only public keys.
@@ -13,6 +14,22 @@ public enum Ed25519 {
     public static let publicKeySize = 32
     public static let signatureSize = 64
 
+    /// Whether `signature` is `publicKey`'s signature of `message`. A malformed key or signature
+    /// is simply not valid.
+    /// - Throws: ``CryptoError`` `.unavailable` in the kernel-only build: no kernel checks Ed25519.
+    public static func isValid(signature: [UInt8], of message: [UInt8], publicKey: [UInt8]) throws -> Bool {
+#if UserspaceCrypto
+        guard publicKey.count == publicKeySize, signature.count == signatureSize,
+              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
+        return key.isValidSignature(signature, for: message)
+#else
+        throw CryptoError(.unavailable, "Ed25519 signatures are checked in user space, and this kseal is the kernel-only build; sign with a P-256 key, which the kernel checks")
+#endif
+    }
+}
+
+#if UserspaceCrypto
+extension Ed25519 {
     /// A signing key: its 32-byte seed (RFC 8032's private key).
     public final class PrivateKey: @unchecked Sendable {
         private let key: Curve25519.Signing.PrivateKey
@@ -40,12 +57,5 @@ public enum Ed25519 {
             }
         }
     }
-
-    /// Whether `signature` is `publicKey`'s signature of `message`. A malformed key or signature
-    /// is simply not valid.
-    public static func isValid(signature: [UInt8], of message: [UInt8], publicKey: [UInt8]) -> Bool {
-        guard publicKey.count == publicKeySize, signature.count == signatureSize,
-              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
-        return key.isValidSignature(signature, for: message)
-    }
 }
+#endif

@@ -1,3 +1,4 @@
+#if UserspaceCrypto
 import Crypto
 import FoundationEssentials
 
@@ -103,3 +104,4 @@ final class UserspaceHMAC: DigestContext {
         state = HMAC<SHA256>(key: key)
     }
 }
+#endif

@@ -1,5 +1,5 @@
 import ArgumentParser
-import KsealArchive
+import KsealCommands
 
 /// The archive argument shared by list, verify, extract and info, with the signing keys trusted.
 struct ArchiveArgument: ParsableArguments {
@@ -14,26 +14,7 @@ struct ArchiveArgument: ParsableArguments {
     @Option(name: .customLong("trust-dir"), help: ArgumentHelp(
         "Also trust every *.pub key in this directory; a missing directory trusts nothing.",
         valueName: "dir"))
-    var trustDirectory: String = Self.defaultTrustDirectory
-
-    static let defaultTrustDirectory = "/etc/kseal/trusted.d"
-
-    var source: ArchiveSource { archive == "-" ? .standardInput : .file(archive) }
-
-    /// Opens and authenticates the archive up to its frames, and says how it is signed.
-    func open(key: KeyOptions, crypto: CryptoOptions) throws -> ArchiveReader {
-        let passphrases = try key.loadPassphrases(confirm: false)
-        let keyFiles = try key.load(besides: passphrases)
-        let policy = try TrustPolicy.load(files: trust, directory: trustDirectory)
-        let selection = try crypto.select()
-        let reader = try ArchiveReader(source, keyFiles: keyFiles, passphrases: passphrases, backend: selection.backend, trust: policy)
-        switch reader.signature {
-        case .unsigned: break
-        case .signed(let signer, let trusted):
-            crypto.note("signed by \(signer)" + (trusted == true ? " (trusted" : " (no key is trusted here") + "; checked in \(reader.signatureCheckedBy ?? "?"))")
-        }
-        return reader
-    }
+    var trustDirectory: String = ReaderInput.defaultTrustDirectory
 }
 
 /// Everything a command that reads an archive takes, in one group: the archive and the signers
@@ -45,8 +26,23 @@ struct ArchiveInput: ParsableArguments {
 
     var path: String { archive.archive }
 
-    /// Opens and authenticates the archive up to its frames (notes on stderr unless `quietly`).
-    func open(quietly: Bool = false) throws -> ArchiveReader {
-        try archive.open(key: key, crypto: quietly ? crypto.silenced : crypto)
+    /// As KsealCommands takes it.
+    var reader: ReaderInput {
+        var input = ReaderInput(archive: archive.archive)
+        input.trust = archive.trust
+        input.trustDirectory = archive.trustDirectory
+        input.keys = key.sources
+        input.crypto = crypto.choice
+        return input
     }
 }
+
+/// `--progress` for create, verify and extract.
+struct ProgressOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Progress on stderr: auto (a status line when stderr is a terminal, unless --quiet), json (one JSON object per line), none.",
+        valueName: "mode"))
+    var progress: ProgressMode = .auto
+}
+
+extension ProgressMode: ExpressibleByArgument {}

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Dispatch
 import KsealArchive
+import KsealCommands
 
 struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -82,9 +83,9 @@ struct Create: ParsableCommand {
         if archive == "-", isatty(STDOUT_FILENO) != 0 {
             throw ArchiveError(.usage, "refusing to write an archive to a terminal")
         }
-        let passphrases = try key.loadPassphrases(confirm: true)
-        let keyFiles = try key.load(besides: passphrases)
-        let selection = try cryptoOptions.select()
+        let passphrases = try key.sources.loadPassphrases(confirm: true)
+        let keyFiles = try key.sources.load(besides: passphrases)
+        let selection = try cryptoOptions.choice.select()
         var options = CreateOptions()
         options.compressionLevel = level
         options.replaceForeignFile = force
@@ -100,14 +101,14 @@ struct Create: ParsableCommand {
         options.exclude = try PathPatterns(exclude.map(\.pathBytes) + excludeFrom.flatMap { try PathList.read($0, separator: separator) })
         let inputs = try (paths + BulkPaths.taken).map(\.pathBytes) + filesFrom.flatMap { try PathList.read($0, separator: separator) }
         guard !inputs.isEmpty else { throw ArchiveError(.usage, "the lists given to -T name no path to archive") }
-        options.progress = progressOptions.meter(command: "create", quiet: cryptoOptions.quiet)
+        options.progress = progressOptions.progress.meter(command: "create", quiet: cryptoOptions.quiet)
         TemporaryFiles.installSignalHandlers()
         let started = DispatchTime.now().uptimeNanoseconds
         let summary = try ArchiveWriter.create(paths: inputs, destination: archive == "-" ? .standardOutput : .file(archive),
                                                keyFiles: keyFiles, passphrases: passphrases, backend: selection.backend, options: options, warn: Console.warn)
         options.progress?.finish()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        cryptoOptions.note("created \(archive == "-" ? "archive on standard output" : archive): \(summary.files) files, "
+        cryptoOptions.choice.note("created \(archive == "-" ? "archive on standard output" : archive): \(summary.files) files, "
             + "\(summary.directories) directories, \(summary.symlinks) symlinks, \(summary.hardLinks) hard links; "
             + (summary.excluded > 0 ? "\(summary.excluded) excluded; " : "")
             + (summary.mountPoints > 0 ? "\(summary.mountPoints) mount points not descended into; " : "")
@@ -119,6 +120,6 @@ struct Create: ParsableCommand {
         if summary.attributesNotRecorded > 0 {
             Console.warn("\(summary.attributesNotRecorded) entries' extended attributes (ACLs, capabilities, labels) not recorded: format 1 has none")
         }
-        if summary.hasLosses { throw ExitCode(ExitStatus.restoredWithLosses.rawValue) }
+        if summary.hasLosses { throw CommandExit(.restoredWithLosses) }
     }
 }

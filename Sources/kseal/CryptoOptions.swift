@@ -1,6 +1,5 @@
 import ArgumentParser
-import FoundationEssentials
-import KsealArchive
+import KsealCommands
 import KsealCrypto
 
 extension BackendPreference: ExpressibleByArgument {}
@@ -13,23 +12,7 @@ struct CryptoOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print no notes on stderr (errors and warnings still appear).")
     var quiet = false
 
-    /// Selects the backend once for the command and says which ran and why.
-    func select() throws -> BackendSelection {
-        let selection = try CryptoBackends.select(crypto)
-        if !quiet { Console.error("crypto: \(selection.summary)") }
-        return selection
-    }
-
-    /// The same choice without the notes (for a second pass over the same archive).
-    var silenced: CryptoOptions {
-        var copy = self
-        copy.quiet = true
-        return copy
-    }
-
-    func note(_ message: String) {
-        if !quiet { Console.error(message) }
-    }
+    var choice: CryptoChoice { CryptoChoice(preference: crypto, quiet: quiet) }
 }
 
 /// `--key-file` and `--key-keyring`, with `KSEAL_KEY_FILE` and the default key as fallbacks.
@@ -51,40 +34,7 @@ struct KeyOptions: ParsableArguments {
         "Read the passphrase from the first line of this file (default: $KSEAL_PASSPHRASE_FILE).", valueName: "path"))
     var passphraseFile: String?
 
-    /// The passphrase given, if any: from --passphrase-file or KSEAL_PASSPHRASE_FILE, else asked
-    /// for on the terminal with --passphrase (twice when `confirm`).
-    func loadPassphrases(confirm: Bool) throws -> [Passphrase] {
-        if let path = passphraseFile ?? Environment.value("KSEAL_PASSPHRASE_FILE") { return [try Passphrase.read(path: path)] }
-        return askPassphrase ? [try PassphrasePrompt.ask(confirm: confirm)] : []
-    }
-
-    /// The keys given, in order (key files, then kernel keys), else, unless `passphrases` were
-    /// given, the fallback key file.
-    func load(besides passphrases: [Passphrase] = []) throws -> [KeyFile] {
-        let given = try keyFile.map { try KeyFile.read(path: $0, warn: Console.warn) } + keyKeyring.map(KeyFile.inKernel)
-        guard given.isEmpty, passphrases.isEmpty else { return given }
-        // Without flags: KSEAL_KEY_FILE, then the default key.
-        let environment = Environment.value("KSEAL_KEY_FILE")
-        let path = environment ?? DefaultKey.path
-        if environment == nil, !FileManager.default.fileExists(atPath: path) {
-            throw ArchiveError(.usage, "no key: pass --key-file, set KSEAL_KEY_FILE, or run 'kseal keygen' to make the default key \(path)")
-        }
-        return [try KeyFile.read(path: path, warn: Console.warn)]
-    }
-}
-
-/// The default key: $XDG_CONFIG_HOME/kseal/default.key (~/.config/kseal/default.key).
-enum DefaultKey {
-    static var path: String {
-        let base = Environment.value("XDG_CONFIG_HOME") ?? ((ProcessInfo.processInfo.environment["HOME"] ?? "/root") + "/.config")
-        return base + "/kseal/default.key"
-    }
-}
-
-/// Environment variables as kseal reads them: set to an empty string is the same as unset (as
-/// for XDG variables), so `KSEAL_KEY_FILE=""` never names a file called "".
-enum Environment {
-    static func value(_ name: String) -> String? { ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+    var sources: KeySources { KeySources(keyFiles: keyFile, keyrings: keyKeyring, askPassphrase: askPassphrase, passphraseFile: passphraseFile) }
 }
 
 /// Path arguments as bytes.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KsealArchive
+import KsealCommands
 
 struct Extract: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
@@ -50,53 +51,29 @@ struct Extract: ParsableCommand, JSONReporting {
 
     @OptionGroup var progressOptions: ProgressOptions
 
+    var request: ExtractRequest {
+        var request = ExtractRequest(input: input.reader)
+        request.paths = paths + BulkPaths.taken
+        request.directory = directory
+        request.stripComponents = stripComponents
+        request.keepDirectorySymlink = keepDirectorySymlink
+        request.noSameOwner = noSameOwner
+        request.numericOwner = numericOwner
+        request.noXattrs = noXattrs
+        request.noACLs = noACLs
+        request.noSELinux = noSELinux
+        request.stdout = stdout
+        request.json = json
+        request.verifyFirst = verifyFirst
+        request.progress = progressOptions.progress
+        return request
+    }
+
     func validate() throws {
-        if verifyFirst && input.path == "-" { throw ValidationError("--verify-first needs an archive file, not '-'") }
-        if stripComponents < 0 { throw ValidationError("--strip-components must be 0 or more") }
-        if json && stdout { throw ValidationError("--json and --stdout both write to standard output; choose one") }
+        do { try request.validate() } catch let error as ArchiveError { throw ValidationError(error.message) }
     }
 
     func run() throws {
-        if verifyFirst {
-            let report = try Verifier.verify(input.open())
-            guard report.isIntact else {
-                for damage in report.damagedFiles { Console.error(String(decoding: damage.path, as: UTF8.self) + ": " + damage.reason) }
-                for problem in report.archiveProblems { Console.error("archive: \(problem)") }
-                Console.error("the archive is damaged; --verify-first: nothing was extracted")
-                throw ExitCode(ExitStatus.damaged.rawValue)
-            }
-        }
-        let reader = try input.open(quietly: verifyFirst)
-        TemporaryFiles.installSignalHandlers()
-        var options = ExtractOptions()
-        options.selection = (paths + BulkPaths.taken).map(\.pathBytes)
-        options.stripComponents = stripComponents
-        options.keepDirectorySymlinks = keepDirectorySymlink
-        if noSameOwner { options.restoreOwnership = false }
-        options.numericOwner = numericOwner
-        options.restoreXattrs = !noXattrs
-        options.restoreACLs = !noACLs
-        options.restoreSELinux = !noSELinux
-        options.progress = progressOptions.meter(command: "extract", quiet: input.crypto.quiet)
-        let report = try Extractor.extract(reader, to: stdout ? .standardOutput : .directory(directory), options: options)
-        options.progress?.finish()
-        for damage in report.failed + report.refused + report.ioFailures {
-            Console.error(String(decoding: damage.path, as: UTF8.self) + ": " + damage.reason)
-        }
-        for problem in report.archiveProblems { Console.error("archive: \(problem)") }
-        input.crypto.note("extracted \(report.restored) entries" + (report.isComplete ? "" : "; some entries were NOT restored"))
-        for (kind, count) in report.losses.sorted(by: { $0.key < $1.key }) { Console.error("not restored: \(count) \(kind)") }
-        let status: ExitStatus = !report.refused.isEmpty ? .refused : !report.failed.isEmpty || !report.archiveProblems.isEmpty ? .damaged
-            : !report.ioFailures.isEmpty ? .ioError : !report.losses.isEmpty ? .restoredWithLosses : .success
-        if json {
-            Console.print(JSON.encode(.object([
-                ("ok", .bool(status == .success)), ("status", .int(Int64(status.rawValue))), ("class", .string(status.className)),
-                ("backend", .string(reader.backend.kind.rawValue)), ("signature", JSON.signature(reader)),
-                ("restored", .int(Int64(report.restored))), ("bytes", .int(reader.index.uniqueBytes)), ("damaged", JSON.damage(report.failed)), ("refused", JSON.damage(report.refused)),
-                ("io_failures", JSON.damage(report.ioFailures)), ("archive_problems", .array(report.archiveProblems.map { .string($0) })),
-                ("losses", .object(report.losses.sorted(by: { $0.key < $1.key }).map { ($0.key, .int(Int64($0.value))) })),
-            ])))
-        }
-        if status != .success { throw ExitCode(status.rawValue) }
+        try ExtractCommand.run(request)
     }
 }

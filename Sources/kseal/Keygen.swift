@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import FoundationEssentials
 import KsealArchive
+import KsealCommands
 
 struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,7 +33,7 @@ struct Keygen: ParsableCommand {
             }
             let key = try SigningKey.generate(chosen)
             try key.write(to: output)
-            cryptoOptions.note("wrote a new signing key to \(output) and its public key \(key.publicKey) to \(output).pub")
+            cryptoOptions.choice.note("wrote a new signing key to \(output) and its public key \(key.publicKey) to \(output).pub")
             return
         }
         if output == "-" {
@@ -47,6 +48,6 @@ struct Keygen: ParsableCommand {
                                                     attributes: [.posixPermissions: 0o700])
         }
         try KeyFile.generate().write(to: path)
-        cryptoOptions.note("wrote a new key to \(path)")
+        cryptoOptions.choice.note("wrote a new key to \(path)")
     }
 }

@@ -1,9 +1,9 @@
 import ArgumentParser
-import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
 import KsealArchive
+import KsealCommands
 import KsealCrypto
 
 @main
@@ -13,7 +13,7 @@ struct Kseal: ParsableCommand {
         abstract: "Sealed archives: zstd-compressed chunks sealed with AES-256-GCM, by the kernel crypto API where it can.",
         discussion: "Exit status: 0 success, 1 damaged archive, 2 wrong key, 3 I/O error, 4 crypto backend unavailable, "
             + "5 unsupported archive, 6 refused unsafe entry, 7 completed with losses, 8 not trusted, 64 usage error, 70 internal error. See kseal(1).",
-        version: KsealVersion.string,
+        version: KsealVersion.string + (Build.hasUserspaceBackend ? "" : " (kernel-only)"),
         subcommands: [Keygen.self, Create.self, List.self, Verify.self, Extract.self, Info.self, RekeyCommand.self, Doctor.self]
     )
 
@@ -32,11 +32,8 @@ struct Kseal: ParsableCommand {
             }
             exit(withError: error)
         }
-        // KSEAL_WORKERS is checked here, not ignored when it makes no sense.
-        if let workers = ProcessInfo.processInfo.environment["KSEAL_WORKERS"], !(Int(workers).map { (1...64).contains($0) } ?? false) {
-            Glibc.exit(Failure.report(ArchiveError(.usage, "KSEAL_WORKERS=\(workers): give a number of threads from 1 to 64"),
-                                      json: (command as? JSONReporting)?.json ?? false).rawValue)
-        }
+        let json = (command as? JSONReporting)?.json ?? false
+        do { try Environment.checkWorkers() } catch { Glibc.exit(Failure.report(error, json: json).rawValue) }
         // A bare `kseal` is a usage error, not a success: the help goes to stderr, status 64.
         if arguments.isEmpty {
             Console.writeError(helpMessage() + "\n")
@@ -46,13 +43,14 @@ struct Kseal: ParsableCommand {
             try command.run()
             try Console.finishStandardOutput()
         } catch let error where Failure.handles(error) {
-            Glibc.exit(Failure.report(error, json: (command as? JSONReporting)?.json ?? false).rawValue)
+            Glibc.exit(Failure.report(error, json: json).rawValue)
         } catch {
             exit(withError: error)  // ArgumentParser's own: help requests, validation errors
         }
     }
 }
 
-enum KsealVersion {
-    static let string = "0.2.0"
+/// Commands with a `--json` flag: their failures are also reported as a JSON object on stdout.
+protocol JSONReporting {
+    var json: Bool { get }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import KsealArchive
+import KsealCommands
 
 /// The values of create's `--owner`, `--group` and `--mtime`, as GNU tar takes them.
 enum Overrides {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KsealArchive
+import KsealCommands
 
 struct RekeyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,11 +42,11 @@ struct RekeyCommand: ParsableCommand {
         if addPassphrase { changes.addPassphrases.append(try PassphrasePrompt.ask(confirm: true)) }
         changes.removeSlots = removeSlot
         changes.signingKey = try sign.map { try SigningKey.read(path: $0, warn: Console.warn) }
-        let passphrases = try key.loadPassphrases(confirm: false)
-        let keyFiles = try key.load(besides: passphrases)
-        let selection = try cryptoOptions.select()
+        let passphrases = try key.sources.loadPassphrases(confirm: false)
+        let keyFiles = try key.sources.load(besides: passphrases)
+        let selection = try cryptoOptions.choice.select()
         let summary = try Rekey.rekey(archive, keyFiles: keyFiles, passphrases: passphrases, changes: changes, backend: selection.backend)
-        cryptoOptions.note("rekeyed \(archive): key slots now \(Text.slotKinds(summary.slotKinds.filter { $0 != 0 }))"
+        cryptoOptions.choice.note("rekeyed \(archive): key slots now \(Text.slotKinds(summary.slotKinds.filter { $0 != 0 }))"
             + (summary.slotKinds.contains(0) ? " and \(summary.slotKinds.filter { $0 == 0 }.count) free" : "")
             + "; \(summary.bytesCopied) bytes copied unchanged")
     }

@@ -21,6 +21,8 @@ int kseal_link_unnamed(int fd, int newdirfd, const char *newname);
 int kseal_punch_hole(int fd, int64_t offset, int64_t length);
 // Caps glibc's per-thread heap arenas (mallopt M_ARENA_MAX); returns 1 on success.
 int kseal_limit_malloc_arenas(int count);
+// The CPUs this process may run on (sched_getaffinity; CPU_COUNT is a macro), at least 1.
+int kseal_available_cpus(void);
 // Zeroes memory in a way the compiler may not elide (explicit_bzero).
 void kseal_wipe(void *buffer, size_t length);
 

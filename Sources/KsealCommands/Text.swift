@@ -3,11 +3,11 @@ import Glibc
 #endif
 import KsealArchive
 
-/// printf-style numbers and UTC times without Foundation: the CLI links only FoundationEssentials
-/// (through ArgumentParser and swift-crypto), which keeps its resident size small on a device.
-enum Text {
+/// printf-style numbers and UTC times without Foundation, which the device binary does not link
+/// (FoundationEssentials alone is 7.5 MB of a static binary).
+public enum Text {
     /// `format` applied to `arguments` by the C library (`vsnprintf`), e.g. `Text.printf("%.1f", x)`.
-    static func printf(_ format: String, _ arguments: any CVarArg...) -> String {
+    public static func printf(_ format: String, _ arguments: any CVarArg...) -> String {
         withVaList(arguments) { list in
             var buffer = [CChar](repeating: 0, count: 256)
             _ = vsnprintf(&buffer, buffer.count, format, list)
@@ -16,7 +16,7 @@ enum Text {
     }
 
     /// Key slot kinds as people name them: "key file ×2", "unknown kind 9".
-    static func slotKinds(_ kinds: [UInt16]) -> String {
+    public static func slotKinds(_ kinds: [UInt16]) -> String {
         var counts: [(UInt16, Int)] = []
         for kind in kinds {
             if let i = counts.firstIndex(where: { $0.0 == kind }) { counts[i].1 += 1 } else { counts.append((kind, 1)) }
@@ -28,7 +28,7 @@ enum Text {
     }
 
     /// `2026-11-28 14:22:05Z` for seconds since the epoch: UTC, and marked so (RFC 3339).
-    static func utcTimestamp(_ seconds: Int64) -> String {
+    public static func utcTimestamp(_ seconds: Int64) -> String {
         var time = time_t(seconds)
         var parts = tm()
         guard gmtime_r(&time, &parts) != nil else { return String(seconds) }

@@ -1,23 +1,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import KsealArchive
 
 /// `--progress` for create, verify and extract.
-struct ProgressOptions: ParsableArguments {
-    enum Mode: String, ExpressibleByArgument, CaseIterable {
-        case auto, json, none
-    }
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Progress on stderr: auto (a status line when stderr is a terminal, unless --quiet), json (one JSON object per line), none.",
-        valueName: "mode"))
-    var progress: Mode = .auto
+public enum ProgressMode: String, CaseIterable, Sendable {
+    case auto, json, none
 
     /// A meter that reports for `command`, or nil when nothing should be shown.
-    func meter(command: String, quiet: Bool) -> ProgressMeter? {
-        switch progress {
+    public func meter(command: String, quiet: Bool) -> ProgressMeter? {
+        switch self {
         case .none: return nil
         case .auto:
             guard !quiet, isatty(STDERR_FILENO) != 0 else { return nil }

@@ -5,8 +5,8 @@ import KsealArchive
 
 /// Asks for a passphrase on the controlling terminal (`/dev/tty`), with echo off, as ssh and
 /// age do: standard input stays free for archives.
-enum PassphrasePrompt {
-    static func ask(confirm: Bool) throws -> Passphrase {
+public enum PassphrasePrompt {
+    public static func ask(confirm: Bool) throws -> Passphrase {
         let tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)
         guard tty >= 0 else {
             throw ArchiveError(.usage, "no terminal to ask for the passphrase on; give --passphrase-file FILE or set KSEAL_PASSPHRASE_FILE")
@@ -38,7 +38,7 @@ enum PassphrasePrompt {
             bytes.append(byte)
             if bytes.count > 4096 { throw ArchiveError(.usage, "the passphrase is over 4096 bytes") }
         }
-        defer { bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { _ = bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         return try Passphrase(bytes: bytes)
     }
 }

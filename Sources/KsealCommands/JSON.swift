@@ -1,8 +1,8 @@
 import KsealArchive
 
 /// A minimal JSON writer for kseal's `--json` outputs (no Foundation round trip, stable key order).
-enum JSON {
-    indirect enum Value {
+public enum JSON {
+    public indirect enum Value {
         case string(String)
         case int(Int64)
         case bool(Bool)
@@ -11,7 +11,7 @@ enum JSON {
         case object([(String, Value)])
     }
 
-    static func encode(_ value: Value) -> String {
+    public static func encode(_ value: Value) -> String {
         switch value {
         case .string(let s): return quote(s)
         case .int(let n): return String(n)
@@ -22,7 +22,7 @@ enum JSON {
         }
     }
 
-    static func quote(_ s: String) -> String {
+    public static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -41,7 +41,7 @@ enum JSON {
 
     /// A path as JSON fields: `path` (UTF-8, invalid bytes replaced) and, only when the bytes are
     /// not valid UTF-8, `path_hex` with the exact bytes.
-    static func pathFields(_ key: String, _ bytes: [UInt8]) -> [(String, Value)] {
+    public static func pathFields(_ key: String, _ bytes: [UInt8]) -> [(String, Value)] {
         if let text = String(validating: bytes, as: UTF8.self) { return [(key, .string(text))] }
         return [(key, .string(String(decoding: bytes, as: UTF8.self))), (key + "_hex", .string(bytes.map { String(format2: $0) }.joined()))]
     }
@@ -56,7 +56,7 @@ extension String {
 
 extension JSON {
     /// An archive's signature as `--json` outputs show it.
-    static func signature(_ reader: ArchiveReader) -> Value {
+    public static func signature(_ reader: ArchiveReader) -> Value {
         switch reader.signature {
         case .unsigned: return .object([("signed", .bool(false))])
         case .signed(let key, let trusted):
@@ -65,7 +65,7 @@ extension JSON {
         }
     }
 
-    static func damage(_ list: [VerifyReport.Damage]) -> Value {
+    public static func damage(_ list: [VerifyReport.Damage]) -> Value {
         .array(list.map { .object(pathFields("path", $0.path) + [("reason", .string($0.reason))]) })
     }
 }

@@ -4,10 +4,29 @@ machine, binaries and seeded random data, 10,000 files under 4 KiB, three large 
 duplicated files. Same machine + same size + same seed = same corpus.
 
     make-corpus.py DIR [SIZE_MIB]     (default 1024)
+    make-corpus.py --files DIR COUNT  COUNT small files (1 byte to 4 KiB of text, 100 a directory),
+                                      for memory against the number of files (Benchmarks/rss.sh)
 """
 import os, random, shutil, sys
 
+def many_files(root, count):
+    rng = random.Random(20261129)
+    words = [bytes(rng.choice("abcdefghijklmnopqrstuvwxyz") * rng.randint(1, 9), "ascii") for _ in range(512)]
+    for i in range(count):
+        d = os.path.join(root, f"d{i // 10000:02d}", f"d{i // 100 % 100:02d}")
+        if i % 100 == 0:
+            os.makedirs(d)
+        size, out = rng.randint(1, 4096), bytearray()
+        while len(out) < size:
+            out += rng.choice(words) + b" "
+        out[:8] = f"{i:08d}".encode()  # every file distinct: no dedup to hide the count
+        with open(os.path.join(d, f"f{i:06d}.txt"), "wb") as f:
+            f.write(bytes(out[:size]))
+
 def main():
+    if sys.argv[1] == "--files":
+        many_files(sys.argv[2], int(sys.argv[3]))
+        return
     root = sys.argv[1]
     total = int(sys.argv[2]) if len(sys.argv) > 2 else 1024
     scale = total / 988.0

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Peak memory of kseal against input size (not a test): create, verify and extract of the
-# deterministic corpus at several sizes, user-space backend, one run each. Data buffers are
-# bounded, so what grows is the index (it is authenticated and decoded whole before use).
+# Peak memory of kseal against the number of files (not a test): create, verify and extract of
+# corpora of COUNT small files (Benchmarks/make-corpus.py --files), one run each, peak RSS from
+# /usr/bin/time.
 #
-#   Benchmarks/rss.sh [SIZE_MIB...]        (default: 256 512 1024)
+#   Benchmarks/rss.sh [COUNT...]            (default: 1000 10000 30000 100000)
+#       the release build, user-space backend, on this host
+#   Benchmarks/rss.sh --device [COUNT...]
+#       verify and extract by the device binary (Scripts/setup --device, kernel-only) inside
+#       Debian's 6.12 under QEMU (Scripts/kernel-run); the archives are made on the host
 #
 # Corpora are kept in $KSEAL_RSS_DIR (default /tmp/kseal-rss) for the next run; outputs are deleted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -gt 0 ] || set -- 256 512 1024
+device=0
+[ "${1:-}" = --device ] && { device=1; shift; }
+[ $# -gt 0 ] || set -- 1000 10000 30000 100000
 dpkg-query -W -f='${Status}' time 2>/dev/null | grep -q "ok installed" || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 Scripts/setup -c release >/dev/null 2>&1
 kseal=$(swift build -c release --show-bin-path)/kseal
@@ -16,29 +22,47 @@ work=${KSEAL_RSS_DIR:-/tmp/kseal-rss}
 mkdir -p "$work"
 [ -f "$work/key" ] || "$kseal" keygen -o "$work/key" 2>/dev/null
 export KSEAL_KEY_FILE="$work/key"
-echo "| corpus | files | index | create MB/s | verify MB/s | extract MB/s | peak RSS create / verify / extract |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
-for size in "$@"; do
-    corpus="$work/c$size"
-    [ -d "$corpus/corpus" ] || { mkdir -p "$corpus" && python3 Benchmarks/make-corpus.py "$corpus/corpus" "$size"; }
-    tar -cf - -C "$corpus" corpus > /dev/null
-    bytes=$(du -sb "$corpus/corpus" | cut -f1)
-    out="$work/out$size"; archive="$work/a$size.kseal"
-    rm -rf "$out" "$archive"; mkdir "$out"
-    row=() rss=()
-    for op in create verify extract; do
-        case $op in
-            create) cmd=(sh -c "cd '$corpus' && '$kseal' create -q --crypto userspace '$archive' corpus") ;;
-            verify) cmd=("$kseal" verify -q --crypto userspace "$archive") ;;
-            extract) cmd=("$kseal" extract -q --crypto userspace "$archive" -C "$out") ;;
-        esac
-        /usr/bin/time -o "$work/timing" -f "%e %M" "${cmd[@]}" > /dev/null
-        read -r secs kib < "$work/timing"
-        row+=("$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.0f", b / s / 1e6 }')")
-        rss+=("$((kib / 1024))")
+measure() {  # measure COMMAND...: prints "SECONDS KIB"
+    /usr/bin/time -o "$work/timing" -f "%e %M" "$@" > /dev/null
+    cat "$work/timing"
+}
+for count in "$@"; do
+    corpus="$work/files$count"
+    [ -d "$corpus/corpus" ] || { mkdir -p "$corpus" && python3 Benchmarks/make-corpus.py --files "$corpus/corpus" "$count"; }
+done
+if [ $device = 1 ]; then
+    bin=$(Scripts/setup --device | tail -n 1)
+    for count in "$@"; do
+        [ -f "$work/files$count.kseal" ] || (cd "$work/files$count" && "$kseal" create -q --crypto userspace "$work/files$count.kseal" corpus)
     done
-    diff -r --no-dereference "$corpus/corpus" "$out/corpus" > /dev/null || { echo "FAILED: extracted tree differs ($size MiB)"; exit 1; }
+    cat > "$work/guest.sh" <<GUEST
+set -e
+$(declare -f measure)
+work="$work"
+for count in $*; do
+    out=\$TMPDIR/out\$count; mkdir "\$out"
+    read -r vs vk <<< "\$(measure "$bin" verify -q -k "$work/key" "$work/files\$count.kseal")"
+    read -r es ek <<< "\$(measure "$bin" extract -q -k "$work/key" "$work/files\$count.kseal" -C "\$out")"
+    [ "\$(find "\$out/corpus" -type f | wc -l)" = \$count ] || { echo "FAILED: \$count files expected"; exit 1; }
+    rm -rf "\$out"
+    echo "| \$count | device (kernel-only, static), Linux \$(uname -r) | - | \$((vk / 1024)) MiB | \$((ek / 1024)) MiB |"
+done
+GUEST
+    echo "| files | build | create | verify | extract |"
+    echo "|---:|---|---:|---:|---:|"
+    KERNEL_TMPFS=${KERNEL_TMPFS:-1536m} KERNEL_MEM=${KERNEL_MEM:-3G} Scripts/kernel-run 6.12 bash "$work/guest.sh" 2>/dev/null
+    exit
+fi
+echo "| files | build | create | verify | extract | index |"
+echo "|---:|---|---:|---:|---:|---:|"
+for count in "$@"; do
+    corpus="$work/files$count" archive="$work/a.kseal" out="$work/out"
+    rm -rf "$out" "$archive"; mkdir "$out"
+    read -r _ ck <<< "$(measure sh -c "cd '$corpus' && '$kseal' create -q --crypto userspace '$archive' corpus")"
+    read -r _ vk <<< "$(measure "$kseal" verify -q --crypto userspace "$archive")"
+    read -r _ ek <<< "$(measure "$kseal" extract -q --crypto userspace "$archive" -C "$out")"
+    diff -r "$corpus/corpus" "$out/corpus" > /dev/null || { echo "FAILED: extracted tree differs ($count files)"; exit 1; }
     index=$("$kseal" info -q --crypto userspace "$archive" | awk '/^index:/ { printf "%.1f MiB", $2 / 1048576 }')
-    echo "| $size MiB | $(find "$corpus/corpus" -type f | wc -l) | $index | ${row[0]} | ${row[1]} | ${row[2]} | ${rss[0]} / ${rss[1]} / ${rss[2]} MiB |"
+    echo "| $count | host (release, user space) | $((ck / 1024)) MiB | $((vk / 1024)) MiB | $((ek / 1024)) MiB | $index |"
     rm -rf "$out" "$archive"
 done

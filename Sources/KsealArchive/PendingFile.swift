@@ -37,9 +37,8 @@ final class PendingFile {
         self.directory = directory
         self.directoryPath = directoryPath
         if case .success(let fd) = system_open_unnamed(directory.descriptor, mode) {
+            // Claimed (PartFiles) only if it ever needs a part name: most never do.
             file = SystemFile(descriptor: fd, path: directoryPath)
-            // Claimed before it can ever have a name (publish links it under a part name first).
-            PartFiles.claim(file)
             return
         }
         let hidden = PartFiles.name()
@@ -56,8 +55,20 @@ final class PendingFile {
     }
 
     /// Gives the file its name, replacing whatever had it (a file or a symlink, never followed).
+    ///
+    /// An unnamed file whose name is free is linked straight to it: as atomic as a rename (the
+    /// name appears with the whole file behind it) and two to four syscalls fewer per file
+    /// (no random part name, no lock, no rename), which is most files of an extraction. Where
+    /// the name is taken, it goes through a part name and a rename over it.
     func publish(as name: [UInt8], shownAs: String) throws {
         if hiddenName == nil {
+            switch directory.link(unnamed: file, as: name) {
+            case .success: return
+            case .failure(let errno) where errno.rawValue != EEXIST: throw ArchiveError.system("linkat", shownAs, errno)
+            case .failure: break
+            }
+            // Claimed before it has a name another writer could sweep.
+            PartFiles.claim(file)
             let hidden = PartFiles.name()
             token = TemporaryFiles.register(directoryPath + "/" + display(hidden))
             if case .failure(let errno) = directory.link(unnamed: file, as: hidden) {

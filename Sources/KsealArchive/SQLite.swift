@@ -9,9 +9,19 @@ private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 /// and one deserialized from bytes that were authenticated first.
 final class Database {
     private(set) var handle: OpaquePointer?
+    /// The process's SQLite heap limit before this reader set its own, restored on close.
+    private var previousHeapLimit: Int64?
 
     private init(handle: OpaquePointer) { self.handle = handle }
-    deinit { sqlite3_close_v2(handle) }
+    deinit {
+        sqlite3_close_v2(handle)
+        if let previousHeapLimit { sqlite3_hard_heap_limit64(previousHeapLimit) }
+    }
+
+    /// What SQLite may use besides an authenticated image while reading it: the page cache
+    /// (64 pages of at most 64 KiB), statements, and sorts, which spill to temporary files
+    /// (temp_store = FILE) instead of growing in memory.
+    static let readerHeapAllowance: Int64 = 8 << 20
 
     /// A new empty in-memory database.
     static func inMemory() throws -> Database {
@@ -50,8 +60,18 @@ final class Database {
         _ = kseal_sqlite3_db_config_int(database.handle, SQLITE_DBCONFIG_DEFENSIVE, 1)
         _ = kseal_sqlite3_db_config_int(database.handle, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0)
         // The image is already in memory: a page cache would only copy it again. 64 pages keep
-        // the B-tree interiors the index's ordered scans walk.
+        // the B-tree interiors the index's ordered scans walk; sorts spill to files; and a hard
+        // heap limit (the image, what is in use, and 8 MiB) turns anything more into an error
+        // (SQLITE_NOMEM, reported as such) instead of growth. The limit is process-wide, so
+        // it is lifted again when this reader closes.
         try database.execute("PRAGMA cache_size = 64")
+        try database.execute("PRAGMA temp_store = FILE")
+        let current = sqlite3_hard_heap_limit64(-1)
+        let limit = sqlite3_memory_used() + readerHeapAllowance
+        if current == 0 || limit > current {
+            database.previousHeapLimit = current
+            sqlite3_hard_heap_limit64(limit)
+        }
         return database
     }
 

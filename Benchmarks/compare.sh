@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark (not a test): kseal against the tools people use today, on one
-# deterministic corpus, in one run, one tool after another on the same cache state.
+# deterministic corpus, in one run. This machine's steal time swings a run by 20 %, so kseal
+# and the tar | zstd | age pipeline alternate run by run (kseal create, age create, kseal
+# verify, age verify, kseal extract, age extract; then again), and what is reported is the
+# ratio of each adjacent pair, its median and its spread.
 #
-#   Benchmarks/compare.sh [SIZE_MIB] [RUNS]        (defaults: 1024 MiB, 3 runs; medians)
+#   Benchmarks/compare.sh [SIZE_MIB] [PAIRS]        (defaults: 1024 MiB, 5 pairs)
+#   KSEAL_BEFORE=/path/to/older/kseal Benchmarks/compare.sh ...
+#       also alternates an older kseal binary (before/after in the same run)
 #
-# Nothing is deleted between measured tools (ext4 is slow to create files for minutes after a
-# mass delete); the work directory (default /tmp/kseal-compare, about 6 × SIZE × RUNS while it
-# runs) keeps only the corpus afterwards, and the next run waits for the cleanup to settle.
+# restic (zstd auto), borg 1.2 (zstd,3) and tar alone run once, in the first pair. Nothing is
+# deleted between measured tools (ext4 is slow to create files for minutes after a mass delete);
+# the work directory (default /tmp/kseal-compare, about 4 × SIZE × PAIRS while it runs) keeps
+# only the corpus afterwards, and the next run waits for the cleanup to settle.
 #
-# Tools: kseal (user-space backend; the kernel backend only inside UML, see crypto.sh),
-# tar | zstd -T0 -3 | age, restic (zstd auto), borg 1.2 (zstd,3), tar alone. Installs them from
-# Debian. Every extraction is compared with the corpus (diff -r). Prints MB/s of input, archive
-# size and peak RSS (from /usr/bin/time). Writes the table to Benchmarks/results-<date>.md.
+# Tools: kseal (user-space backend; the kernel backend only inside the kernel harnesses), installs
+# the others from Debian. Every extraction is compared with the corpus (diff -r). Prints MB/s of
+# input, archive size and peak RSS (from /usr/bin/time), and writes Benchmarks/results-<date>.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-1024}
-runs=${2:-3}
+runs=${2:-5}
+before=${KSEAL_BEFORE:-}
 export DEBIAN_FRONTEND=noninteractive
 missing=()
 for p in zstd age restic borgbackup time python3; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
@@ -66,22 +72,35 @@ measure() {
 check() { diff -r --no-dereference "$work/corpus" "$1/corpus" > /dev/null || { echo "FAILED: $1 differs from the corpus"; exit 1; }; }
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END { if (NR) print a[int((NR+1)/2)] }'; }
 
+kseal_run() {  # kseal_run LABEL BINARY PHASE RUN
+    local label=$1 bin=$2 phase=$3 run=$4 k="$work/$1-$4.kseal" ko="$work/$1-out$4"
+    case $phase in
+        create) outputs+=("$k" "$ko"); mkdir "$ko"
+                measure "$label" create sh -c "cd '$work' && '$bin' create -q --crypto userspace -k kseal.key '$k' corpus"
+                sizes[$label]=$(stat -c %s "$k") ;;
+        verify) measure "$label" verify "$bin" verify -q --crypto userspace -k "$work/kseal.key" "$k" ;;
+        extract) measure "$label" extract "$bin" extract -q --crypto userspace -k "$work/kseal.key" "$k" -C "$ko"; check "$ko" ;;
+    esac
+}
+age_run() {  # age_run PHASE RUN
+    local a="$work/a$2.tar.zst.age" ao="$work/a-out$2"
+    case $1 in
+        create) outputs+=("$a" "$ao"); mkdir "$ao"
+                measure age create sh -c "tar -cf - -C '$work' corpus | zstd -q -T0 -3 | age -r $recipient > '$a'"
+                sizes[age]=$(stat -c %s "$a") ;;
+        verify) measure age verify sh -c "age -d -i '$work/age.key' '$a' | zstd -q -d > /dev/null" ;;
+        extract) measure age extract sh -c "age -d -i '$work/age.key' '$a' | zstd -q -d | tar -xf - -C '$ao'"; check "$ao" ;;
+    esac
+}
+
 for run in $(seq 1 "$runs"); do
-    echo "== run $run of $runs" >&2
-    # kseal
-    k="$work/k$run.kseal"; ko="$work/k-out$run"; mkdir "$ko"
-    outputs+=("$k" "$ko")
-    measure kseal create sh -c "cd '$work' && '$kseal' create -q --crypto userspace -k kseal.key '$k' corpus"
-    measure kseal verify "$kseal" verify -q --crypto userspace -k "$work/kseal.key" "$k"
-    measure kseal extract "$kseal" extract -q --crypto userspace -k "$work/kseal.key" "$k" -C "$ko"
-    check "$ko"; sizes[kseal]=$(stat -c %s "$k")
-    # tar | zstd -T0 -3 | age
-    a="$work/a$run.tar.zst.age"; ao="$work/a-out$run"; mkdir "$ao"
-    outputs+=("$a" "$ao")
-    measure age create sh -c "tar -cf - -C '$work' corpus | zstd -q -T0 -3 | age -r $recipient > '$a'"
-    measure age verify sh -c "age -d -i '$work/age.key' '$a' | zstd -q -d > /dev/null"
-    measure age extract sh -c "age -d -i '$work/age.key' '$a' | zstd -q -d | tar -xf - -C '$ao'"
-    check "$ao"; sizes[age]=$(stat -c %s "$a")
+    echo "== pair $run of $runs" >&2
+    for phase in create verify extract; do
+        kseal_run kseal "$kseal" $phase $run
+        age_run $phase $run
+        [ -z "$before" ] || kseal_run kseal-before "$before" $phase $run
+    done
+    [ "$run" = 1 ] || continue
     # restic
     r="$work/restic$run"; ro="$work/r-out$run"; mkdir "$ro"
     outputs+=("$r" "$ro")
@@ -108,12 +127,14 @@ done
 
 result="Benchmarks/results-$(date +%Y-%m-%d).md"
 {
-    echo "Corpus: $((bytes / 1048576)) MiB, $files files ($(nproc) cores, $(uname -r), medians of $runs runs, MB/s of input)."
+    echo "Corpus: $((bytes / 1048576)) MiB, $files files ($(nproc) cores, $(uname -r); kseal and age: medians of $runs alternating pairs; restic, borg, tar: one run; MB/s of input)."
     echo
     echo "| tool | create | verify | extract | archive | peak RSS create / verify / extract |"
     echo "|---|---:|---:|---:|---:|---:|"
     spread=""
-    for tool in kseal age restic borg tar; do
+    tools=(kseal age restic borg tar)
+    [ -z "$before" ] || tools=(kseal kseal-before age restic borg tar)
+    for tool in "${tools[@]}"; do
         row="| $tool"
         for phase in create verify extract; do
             s=$(echo "${secs[$tool,$phase]:-}" | median)
@@ -128,7 +149,19 @@ result="Benchmarks/results-$(date +%Y-%m-%d).md"
         done
         echo "$row ${r% / } MiB |"
     done
-    # Every run's seconds, so the spread behind each median can be seen.
+    # Each pair's throughput ratio (age's seconds over kseal's), its median and spread.
+    echo
+    echo "| throughput ratio, pair by pair | create | verify | extract |"
+    echo "|---|---:|---:|---:|"
+    for tool in kseal ${before:+kseal-before}; do
+        row="| $tool ÷ tar \\| zstd \\| age"
+        for phase in create verify extract; do
+            ratios=$(paste -d' ' <(echo "${secs[age,$phase]}" | tr ' ' '\n' | sed '/^$/d') <(echo "${secs[$tool,$phase]}" | tr ' ' '\n' | sed '/^$/d') \
+                     | awk '{ printf "%.2f ", $1 / $2 }')
+            row+=" | $(echo "$ratios" | median)× ($(echo "$ratios" | tr ' ' '\n' | sed '/^$/d' | sort -g | sed -n '1p;$p' | paste -sd '-'))"
+        done
+        echo "$row |"
+    done
     echo
     echo "Seconds per run: ${spread% ; }"
 } | tee "$result"

@@ -49,8 +49,8 @@ final class ArchiveFront {
 
     /// What step 6 reads after the front: the index, opened, and the signature, checked.
     struct SealedIndex {
-        /// The authenticated, still compressed index.
-        let compressed: [UInt8]
+        /// The authenticated, still compressed index (in memory up to 256 KiB, else in a file).
+        let compressed: Spool
         let signature: SignatureVerdict
         /// What checked the signature (nil when unsigned).
         let checkedBy: String?
@@ -59,7 +59,7 @@ final class ArchiveFront {
     /// Spec §8 step 6 up to decompression: with a trust policy an unsigned archive is refused
     /// first; then every index segment is opened (each one's sealed bytes told to `sealed`)
     /// while the signature digest is taken, and a signed archive's record is checked against
-    /// `trust` (§4.4). Memory grows only with segments that authenticated.
+    /// `trust` (§4.4). Only segments that authenticated are kept, beyond 256 KiB in a file.
     func readIndex(from source: ByteSource, backend: any CryptoBackend, trust: TrustPolicy,
                    sealed: ([UInt8]) throws -> Void = { _ in }) throws -> SealedIndex {
         if !trust.isEmpty && !header.isSigned {
@@ -69,10 +69,8 @@ final class ArchiveFront {
         try digest.update(bytes)
         let context = try backend.aes256GCM(key: subkeys.index).makeContext()
         let count = header.indexSegmentCount
-        var compressed: [UInt8] = []
+        let compressed = Spool(limit: IndexImage.inMemoryLimit)
         var remaining = Int(header.indexStoredLength)
-        // Bounded by the header's check of index_stored_length; grows only as segments authenticate.
-        compressed.reserveCapacity(min(remaining, Int(header.chunkSize) * 64))
         for segment in 0..<count {
             let plainCount = min(remaining, Int(header.chunkSize))
             let segmentBytes = try source.read(plainCount + FormatV1.tagSize, what: "index segment \(segment)")
@@ -80,7 +78,7 @@ final class ArchiveFront {
             try sealed(segmentBytes)
             let aad = indexAAD(version: header.version, archiveID: header.archiveID, segment: segment, segmentCount: count)
             do {
-                compressed += try context.open(segmentBytes, nonce: counterNonce(segment), aad: aad)
+                try compressed.append(try context.open(segmentBytes, nonce: counterNonce(segment), aad: aad))
             } catch let error as CryptoError where error.code == .authenticationFailed {
                 throw ArchiveError(.damaged, "index segment \(segment) of \(count): authentication failed", cause: error)
             }

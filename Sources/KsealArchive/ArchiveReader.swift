@@ -129,16 +129,14 @@ public final class ArchiveReader {
         slotKinds = front.slots.map(\.kind)
         do {
             // 6. Index: every segment opened before SQLite sees a byte, and the signature (if
-            // any) checked before the index is decompressed. The compressed copy is gone before
-            // the index is decoded, so the two never add up.
+            // any) checked before the index is decompressed. Beyond 256 KiB, both the compressed
+            // and the decoded index are in unnamed temporary files (IndexImage), and the index is
+            // validated and read in streams (IndexLoader, EntryCursor): memory stays flat.
             let database: Database
             do {
                 let sealedIndex = try front.readIndex(from: source, backend: backend, trust: trust)
                 (signature, signatureCheckedBy) = (sealedIndex.signature, sealedIndex.checkedBy)
-                let decompressor = try ZstdDecompressor(windowLogMax: 27)
-                database = try Database.deserialize(count: Int(header.indexPlainLength)) { image in
-                    try sealedIndex.compressed.withUnsafeBytes { try decompressor.decompress($0, into: image, what: "index") }
-                }
+                database = try IndexImage.open(sealedIndex.compressed, plainLength: Int(header.indexPlainLength))
             }
             index = try ArchiveIndex.load(database, header: header)
         } catch let error as CryptoError {

@@ -71,12 +71,19 @@ public final class Extractor {
     private var report = ExtractReport()
     private var locations: [Int: Location] = [:]
     private var failedFrames: [Int: String] = [:]
+    /// Where the files that hard links name were written (only those: see ``linkTargets``).
     private var restoredFiles: [[UInt8]: (parent: [UInt8], name: [UInt8])] = [:]
+    /// The paths hard links name, as stored.
+    private var linkTargets = Set<[UInt8]>()
+    /// The entries selected by id, or nil for all (before --strip-components).
+    private var selected: Set<Int64>?
     private var spool: SystemFile?
     private var spoolLength: Int64 = 0
     private var copyBuffer: UnsafeMutableRawBufferPointer
     /// Chunks a selected entry uses again after the entry that first brings them: only these are
-    /// kept aside (in the spool) when their first copy is not written to a file.
+    /// kept aside (in the spool) when their first copy is not written to a file, and only their
+    /// locations are remembered. So what extraction holds grows with the archive's deduplicated
+    /// chunks, hard links and directories, never with its plain files.
     private var neededLater = Set<Int>()
     /// Target-side ids for the names an archive records (format v2).
     private var owners = OwnerIDs()
@@ -101,22 +108,20 @@ public final class Extractor {
 
     deinit { copyBuffer.deallocate() }
 
-    /// Entry ids selected by `options.selection`; with `withLinkTargets`, also the files that
-    /// selected hard links share (a link can only be made to a file that was written).
-    private func selectedEntries(withLinkTargets: Bool = true) throws -> Set<Int64> {
-        let entries = reader.index.entries
-        guard !options.selection.isEmpty else { return Set(entries.map(\.id)) }
+    /// Entry ids selected by `options.selection` (nil: all); with `withLinkTargets`, also the
+    /// files that selected hard links share (a link can only be made to a file that was written).
+    private func selectedEntries(withLinkTargets: Bool = true) throws -> Set<Int64>? {
+        guard !options.selection.isEmpty else { return nil }
         let selections = try options.selection.map { try ArchiveWriter.storedName(for: $0) }
         // "." (or "/") names the whole archive.
-        if selections.contains(where: \.isEmpty) { return Set(entries.map(\.id)) }
+        if selections.contains(where: \.isEmpty) { return nil }
         // Each entry is looked up with the directories above it: linear in the entries and the
         // selections (8,000 selected paths took 94 s when every entry was compared with each).
         let wanted = Set(selections)
         var matched = Set<[UInt8]>()
         var selected = Set<Int64>()
-        var byPath: [[UInt8]: Int64] = [:]
-        for entry in entries {
-            byPath[entry.path] = entry.id
+        let entries = try reader.index.entries()
+        while let entry = try entries.next() {
             var hits = wanted.contains(entry.path) ? [entry.path] : []
             for (offset, byte) in entry.path.enumerated() where byte == UInt8(ascii: "/") {
                 let directory = Array(entry.path[..<offset])
@@ -125,7 +130,9 @@ public final class Extractor {
             guard !hits.isEmpty else { continue }
             matched.formUnion(hits)
             selected.insert(entry.id)
-            if withLinkTargets, entry.kind == .hardLink, let target = entry.target, let id = byPath[target] { selected.insert(id) }
+            if withLinkTargets, entry.kind == .hardLink, let target = entry.target, let file = try reader.index.lookUp(path: target) {
+                selected.insert(file.id)
+            }
         }
         if let missing = selections.first(where: { !matched.contains($0) }) {
             throw ArchiveError(.usage, "\(display(missing)): not found in the archive")
@@ -133,43 +140,56 @@ public final class Extractor {
         return selected
     }
 
-    /// Marks the chunks that a selected entry uses after their first use (see ``neededLater``).
+    /// Whether `entry` is written: selected, and not stripped away entirely.
+    private func isSelected(_ entry: Entry) -> Bool {
+        (selected?.contains(entry.id) ?? true) && (options.stripComponents == 0 || stripped(entry.path) != nil)
+    }
+
+    /// Marks the chunks that a selected entry uses after their first use (see ``neededLater``):
+    /// frames come in order of first use, so a use is the first exactly when its ordinal is the
+    /// next frame's. Then opens the frames: those a selected entry brings first, and those used
+    /// again (all of them, without a selection).
     /// - Parameter linksReadContent: hard links read their file's chunks (output to stdout) rather
     ///   than being linked to the written file.
-    /// Then opens the frames: those a selected entry brings first, and those used again.
-    private func planReuse(_ selected: Set<Int64>, linksReadContent: Bool = false) throws {
-        var seen = Set<Int>()
-        var opening = Set<Int>()
-        var fileChunks: [[UInt8]: ArraySlice<Int>] = [:]
-        for entry in reader.index.entries {
-            var chunks = entry.chunks
-            if entry.kind == .file { fileChunks[entry.path] = chunks }
-            if linksReadContent, entry.kind == .hardLink, let target = entry.target { chunks = fileChunks[target] ?? [] }
-            for ordinal in chunks where selected.contains(entry.id) {
-                if seen.insert(ordinal).inserted { opening.insert(ordinal) } else { neededLater.insert(ordinal) }
+    private func planReuse(linksReadContent: Bool = false) throws {
+        var opening: Set<Int>? = selected == nil && options.stripComponents == 0 ? nil : Set<Int>()
+        var nextFrame = 0
+        let entries = try reader.index.entries()
+        while let entry = try entries.next() {
+            var chunks = Array(entry.chunks)
+            if linksReadContent, entry.kind == .hardLink, let target = entry.target, let file = try reader.index.lookUp(path: target) {
+                chunks = try reader.index.chunkOrdinals(ofEntry: file.id)
             }
-            for ordinal in chunks where !selected.contains(entry.id) { seen.insert(ordinal) }
+            let wanted = isSelected(entry)
+            for ordinal in chunks {
+                if ordinal == nextFrame {
+                    nextFrame += 1
+                    if wanted { opening?.insert(ordinal) }
+                } else if wanted {
+                    neededLater.insert(ordinal)
+                }
+            }
         }
-        frames = try reader.frames(opening: opening.union(neededLater))
+        frames = try reader.frames(opening: opening.map { $0.union(neededLater) })
         frames.progress = options.progress
         options.progress?.total = reader.index.uniqueBytes
     }
 
     private func extract(into target: TargetDirectory) throws {
-        // Each entry as it is written (stripped); one stripped away counts as not selected.
-        let placedEntries = reader.index.entries.map(placed)
-        var selected = try selectedEntries()
-        for (archived, placement) in zip(reader.index.entries, placedEntries) where placement == nil { selected.remove(archived.id) }
-        try planReuse(selected)
+        selected = try selectedEntries()
+        linkTargets = try reader.index.hardLinkTargets()
+        try planReuse()
         var directories: [Entry] = []
-        for (archived, placement) in zip(reader.index.entries, placedEntries) {
-            guard selected.contains(archived.id), let entry = placement else {
+        let entries = try reader.index.entries()
+        while let archived = try entries.next() {
+            // Each entry as it is written (stripped); one stripped away counts as not selected.
+            guard isSelected(archived), let entry = placed(archived) else {
                 if archived.kind == .file { try pass(over: archived, target: target) }
                 continue
             }
             do {
                 switch entry.kind {
-                case .file: try writeFile(entry, target: target)
+                case .file: try writeFile(entry, target: target, remember: linkTargets.contains(archived.path))
                 case .directory:
                     try makeDirectory(entry, target: target)
                     directories.append(entry)
@@ -209,8 +229,8 @@ public final class Extractor {
         guard options.stripComponents > 0 else { return entry }
         guard let path = stripped(entry.path) else { return nil }
         let target = entry.kind == .hardLink ? entry.target.map { stripped($0) ?? $0 } : entry.target
-        return Entry(id: entry.id, path: path, kind: entry.kind, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeSeconds: entry.mtimeSeconds,
-                     mtimeNanoseconds: entry.mtimeNanoseconds, size: entry.size, target: target, chunks: entry.chunks)
+        // Everything else as archived: owners' names, device numbers, attributes, zero runs.
+        return entry.moved(to: path, target: target)
     }
 
     private func record(_ error: ArchiveError, for path: [UInt8]) {
@@ -247,7 +267,7 @@ public final class Extractor {
     /// - Parameter target: where extracted files are (nil for `--stdout`, which only spools).
     private func readBack(_ ordinal: Int, target: TargetDirectory?) throws -> Int {
         if let failure = failedFrames[ordinal] { throw ArchiveError(.damaged, failure) }
-        let count = reader.index.chunks[ordinal].plainLength
+        let count = try reader.index.chunk(ordinal).plainLength
         let buffer = UnsafeMutableRawBufferPointer(rebasing: copyBuffer[0..<count])
         let got: Int
         switch locations[ordinal] {
@@ -268,7 +288,8 @@ public final class Extractor {
         return count
     }
 
-    private func writeFile(_ entry: Entry, target: TargetDirectory) throws {
+    /// - Parameter remember: a hard link names this file: keep where it was written.
+    private func writeFile(_ entry: Entry, target: TargetDirectory, remember: Bool) throws {
         let (parent, name, parentPath) = try target.parent(of: entry.path)
         let pending = try PendingFile(in: parent, directoryPath: target.absolutePath(of: parentPath), mode: 0o600)
         var failure: ArchiveError?
@@ -293,8 +314,10 @@ public final class Extractor {
                             continue
                         }
                         try pending.file.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count]))
-                        locations[ordinal] = .pending(pending, offset: offset)
-                        written.append(ordinal)
+                        if neededLater.contains(ordinal) {
+                            locations[ordinal] = .pending(pending, offset: offset)
+                            written.append(ordinal)
+                        }
                         offset += Int64(count)
                     } else if failure == nil {
                         let count = try readBack(ordinal, target: target)
@@ -324,7 +347,7 @@ public final class Extractor {
         for ordinal in written {
             if case .pending(_, let at) = locations[ordinal] { locations[ordinal] = .file(parent: parentPath, name: name, offset: at) }
         }
-        restoredFiles[entry.path] = (parentPath, name)
+        if remember { restoredFiles[entry.path] = (parentPath, name) }
         report.restored += 1
     }
 
@@ -462,24 +485,27 @@ public final class Extractor {
 
     /// Selected files' contents to standard output, each chunk verified before it is written.
     private func extractToStandardOutput() throws {
-        let selected = try selectedEntries(withLinkTargets: false)
+        selected = try selectedEntries(withLinkTargets: false)
         let output = SystemFile.standardOutput()
-        try planReuse(selected, linksReadContent: true)
-        var contents: [[UInt8]: ArraySlice<Int>] = [:]
-        for entry in reader.index.entries {
-            let chunks = entry.kind == .hardLink ? (contents[entry.target!] ?? []) : entry.chunks
-            if entry.kind == .file { contents[entry.path] = chunks }
+        try planReuse(linksReadContent: true)
+        let entries = try reader.index.entries()
+        while let entry = try entries.next() {
+            var chunks = Array(entry.chunks)
+            if entry.kind == .hardLink, let target = entry.target, let file = try reader.index.lookUp(path: target) {
+                chunks = try reader.index.chunkOrdinals(ofEntry: file.id)
+            }
+            let wanted = selected?.contains(entry.id) ?? true
             for ordinal in chunks {
                 if ordinal == frames.nextOrdinal {
                     let count = try frames.next()
-                    if selected.contains(entry.id) { try output.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count])) }
+                    if wanted { try output.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count])) }
                     if neededLater.contains(ordinal) { try toSpool(count: count, ordinal: ordinal, in: ProcessEnvironment.temporaryDirectory) }
-                } else if selected.contains(entry.id) {
+                } else if wanted {
                     let count = try readBack(ordinal, target: nil)
                     try output.writeAll(UnsafeRawBufferPointer(rebasing: copyBuffer[0..<count]))
                 }
             }
-            if selected.contains(entry.id), entry.kind == .file || entry.kind == .hardLink { report.restored += 1 }
+            if wanted, entry.kind == .file || entry.kind == .hardLink { report.restored += 1 }
         }
         try frames.finish()
     }

@@ -33,6 +33,11 @@ public final class FrameReader: @unchecked Sendable {
     private let opening: Set<Int>?
     private let decoders: [FrameDecoder]
     private let checker: any DigestContext
+    /// The index's chunks in ordinal order, read as batches are laid out (on the caller's
+    /// thread: the index is not shared), and the next one when it did not fit the last batch.
+    private let chunks: ChunkCursor
+    private var nextChunk: ChunkRecord?
+    private let chunkCount: Int
     /// Created for the second batch; an archive of one batch never needs it.
     private var stage: BackgroundStage?
     private var batches: [FrameBatch]
@@ -62,17 +67,18 @@ public final class FrameReader: @unchecked Sendable {
         self.reader = reader
         self.opening = opening
         let size = Int(reader.header.chunkSize)
-        let chunks = reader.index.chunks
+        chunkCount = reader.index.chunkCount
+        chunks = try reader.index.chunks()
         do {
             let key = try reader.backend.aes256GCM(key: reader.subkeys.chunk)
-            decoders = try (0..<max(1, min(workers, chunks.count))).map { _ in try FrameDecoder(reader: reader, key: key, chunkSize: size) }
+            decoders = try (0..<max(1, min(workers, chunkCount))).map { _ in try FrameDecoder(reader: reader, key: key, chunkSize: size) }
             checker = try reader.backend.makeSHA256()
         } catch let error as CryptoError { throw ArchiveError.crypto(error, "opening frames") }
         // A batch never needs to hold more than the whole archive's frames.
-        let sealedTotal = chunks.reduce(0) { $0 + $1.sealedLength }, plainTotal = chunks.reduce(0) { $0 + $1.plainLength }
+        let sealedTotal = Int(reader.header.framesLength), plainTotal = Int(reader.index.uniqueBytes)
         let capacity = min(size * Self.batchChunks, max(sealedTotal, plainTotal))
-        let slots = min(Self.batchSlots, chunks.count)
-        let fitsOneBatch = chunks.count <= slots && sealedTotal <= capacity && plainTotal <= capacity
+        let slots = min(Self.batchSlots, chunkCount)
+        let fitsOneBatch = chunkCount <= slots && sealedTotal <= capacity && plainTotal <= capacity
         batches = (0..<(fitsOneBatch ? 1 : 2)).map { _ in FrameBatch(capacity: capacity, slots: slots) }
     }
 
@@ -103,8 +109,8 @@ public final class FrameReader: @unchecked Sendable {
     /// Takes the batch the stage filled (filling one first if none is in flight) and starts the
     /// stage on the next, into the buffers just consumed.
     private func advanceBatch() throws {
-        precondition(nextOrdinal < reader.index.chunks.count, "next() after the last frame")
-        if inFlight == nil { schedule(inline: true) }
+        precondition(nextOrdinal < chunkCount, "next() after the last frame")
+        if inFlight == nil { try schedule(inline: true) }
         stage?.wait()
         let ready = inFlight!
         inFlight = nil
@@ -115,29 +121,32 @@ public final class FrameReader: @unchecked Sendable {
         }
         current = ready
         cursor = 0
-        schedule()
+        try schedule()
     }
 
     /// Lays the next frames (as many as a free batch holds) out in that batch and hands it to
     /// the stage, or fills it right here when `inline`. The batch is neither consumed nor in
     /// flight, so the caller may fill in its slots.
-    private func schedule(inline: Bool = false) {
-        let chunks = reader.index.chunks
-        guard scheduled < chunks.count else { return }
+    private func schedule(inline: Bool = false) throws {
+        guard scheduled < chunkCount else { return }
         guard let batch = batches.first(where: { $0 !== current }) else {
             preconditionFailure("frames left over after a batch sized for the whole archive")
         }
         var sealedBytes = 0, plainBytes = 0, count = 0
-        while scheduled < chunks.count, count < batch.slots.count, sealedBytes + chunks[scheduled].sealedLength <= batch.sealed.count,
-              plainBytes + chunks[scheduled].plainLength <= batch.plain.count {
+        while scheduled < chunkCount, count < batch.slots.count {
+            if nextChunk == nil { nextChunk = try chunks.next() }
+            guard let chunk = nextChunk else { throw ArchiveError(.internal, "index: chunk \(scheduled) missing") }
+            guard sealedBytes + chunk.sealedLength <= batch.sealed.count, plainBytes + chunk.plainLength <= batch.plain.count else { break }
+            nextChunk = nil
             let slot = batch.slots[count]
             slot.ordinal = scheduled
+            slot.chunk = chunk
             slot.open = opening?.contains(scheduled) ?? true
             slot.sealedOffset = sealedBytes
             slot.plainOffset = plainBytes
-            slot.plainLength = chunks[scheduled].plainLength
-            sealedBytes += chunks[scheduled].sealedLength
-            plainBytes += chunks[scheduled].plainLength
+            slot.plainLength = chunk.plainLength
+            sealedBytes += chunk.sealedLength
+            plainBytes += chunk.plainLength
             count += 1
             scheduled += 1
         }
@@ -152,7 +161,6 @@ public final class FrameReader: @unchecked Sendable {
 
     /// On the stage: reads the batch's frames (one read) and decodes them in parallel.
     private func fill(_ batch: FrameBatch) {
-        let chunks = reader.index.chunks
         var available = 0
         if stageTruncation == nil {
             do {
@@ -166,7 +174,7 @@ public final class FrameReader: @unchecked Sendable {
             }
         }
         for slot in batch.slots[0..<batch.count] {
-            let end = slot.sealedOffset + chunks[slot.ordinal].sealedLength
+            let end = slot.sealedOffset + slot.chunk!.sealedLength
             if stageTruncation == nil && end > available {
                 stageTruncation = (reader.source.truncated("frame \(slot.ordinal)"), slot.ordinal)
             }
@@ -187,14 +195,14 @@ public final class FrameReader: @unchecked Sendable {
     /// Checks plaintext against the index's SHA-256 for chunk `ordinal` (for copies of
     /// deduplicated chunks read back from extracted files), on the caller's own context.
     func checkHash(_ data: UnsafeRawBufferPointer, ordinal: Int) throws {
-        try FrameDecoder.checkHash(data, ordinal: ordinal, expected: reader.index.chunks[ordinal].sha256, sha256: checker)
+        try FrameDecoder.checkHash(data, ordinal: ordinal, expected: try reader.index.chunk(ordinal).sha256, sha256: checker)
     }
 
     /// After the last frame: the end marker, then end of input (spec §8 step 8).
     public func finish() throws {
         stage?.wait()
         if let truncation { throw truncation }
-        precondition(nextOrdinal == reader.index.chunks.count, "finish() before the last frame")
+        precondition(nextOrdinal == chunkCount, "finish() before the last frame")
         let marker = try reader.source.read(FormatV1.endMarkerSize, what: "the end marker")
         guard marker == endMarker(framesLength: reader.header.framesLength) else {
             throw ArchiveError(.damaged, "end marker damaged or misplaced")
@@ -231,6 +239,7 @@ final class FrameBatch: @unchecked Sendable {
 /// One frame in a batch: where it is and its outcome.
 final class FrameSlot {
     var ordinal = 0
+    var chunk: ChunkRecord?
     var open = true
     var sealedOffset = 0
     var plainOffset = 0
@@ -261,7 +270,7 @@ final class FrameDecoder {
     /// Authenticates, decompresses and hash-checks the frame in `slot`, recording the outcome.
     func decode(_ slot: FrameSlot, in batch: FrameBatch) {
         let ordinal = slot.ordinal
-        let chunk = reader.index.chunks[ordinal]
+        let chunk = slot.chunk!
         let aad = frameAAD(version: reader.header.version, archiveID: reader.header.archiveID, ordinal: UInt64(ordinal), compression: chunk.compression,
                            plainLength: chunk.plainLength, storedLength: chunk.storedLength, sha256: chunk.sha256)
         let plain = UnsafeMutableRawBufferPointer(rebasing: batch.plain[slot.plainOffset..<(slot.plainOffset + chunk.plainLength)])

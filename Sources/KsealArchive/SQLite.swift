@@ -1,4 +1,7 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// SQLITE_TRANSIENT: SQLite copies bound values before the call returns.
 private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -56,23 +59,76 @@ final class Database {
         let flags = UInt32(SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY)
         let rc = sqlite3_deserialize(database.handle, "main", memory.assumingMemoryBound(to: UInt8.self), Int64(count), Int64(count), flags)
         guard rc == SQLITE_OK else { throw ArchiveError(.damaged, "index: SQLite refused the database image (\(rc))") }
+        try database.configureReader()
+        return database
+    }
+
+    /// Opens an authenticated database image read-only from a file kseal wrote (IndexImage):
+    /// SQLite reads it through its page cache, so the image's size is not the process's.
+    /// `immutable`: no locks, no journal, no change checks, as for a read-only medium; SQLite
+    /// opens the file once, here, so the caller may unlink it at once.
+    static func open(imageAt path: String) throws -> Database {
+        var handle: OpaquePointer?
+        let flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW
+        let rc = sqlite3_open_v2("file:\(percentEncoded(path))?immutable=1", &handle, flags, nil)
+        guard rc == SQLITE_OK, let handle else {
+            sqlite3_close_v2(handle)
+            throw ArchiveError(.io, "sqlite: cannot open the index image \(path) (\(rc))")
+        }
+        let database = Database(handle: handle)
+        // The first read opens the file (SQLite opens lazily): before the caller unlinks it.
+        _ = try database.prepare("SELECT count(*) FROM sqlite_schema").step()
+        try database.configureReader()
+        return database
+    }
+
+    /// A path as a URI path: '%', '?' and '#' (and anything not printable ASCII) escaped.
+    private static func percentEncoded(_ path: String) -> String {
+        var out = ""
+        for byte in path.utf8 {
+            if byte > 0x20, byte < 0x7F, byte != UInt8(ascii: "%"), byte != UInt8(ascii: "?"), byte != UInt8(ascii: "#") {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                out += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 15, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+
+    /// What SQLite may do and use while reading an authenticated image.
+    private func configureReader() throws {
         // A hostile but correctly sealed index must not make SQLite do anything unusual.
-        _ = kseal_sqlite3_db_config_int(database.handle, SQLITE_DBCONFIG_DEFENSIVE, 1)
-        _ = kseal_sqlite3_db_config_int(database.handle, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0)
-        // The image is already in memory: a page cache would only copy it again. 64 pages keep
-        // the B-tree interiors the index's ordered scans walk; sorts spill to files; and a hard
-        // heap limit (the image, what is in use, and 8 MiB) turns anything more into an error
-        // (SQLITE_NOMEM, reported as such) instead of growth. The limit is process-wide, so
-        // it is lifted again when this reader closes.
-        try database.execute("PRAGMA cache_size = 64")
-        try database.execute("PRAGMA temp_store = FILE")
+        _ = kseal_sqlite3_db_config_int(handle, SQLITE_DBCONFIG_DEFENSIVE, 1)
+        _ = kseal_sqlite3_db_config_int(handle, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0)
+        // 64 pages keep the B-tree interiors the index's ordered scans walk; sorts spill to
+        // files; and a hard heap limit (what is in use, an in-memory image included, and 8 MiB)
+        // turns anything more into an error (SQLITE_NOMEM, reported as such) instead of growth.
+        // The limit is process-wide, so it is lifted again when this reader closes.
+        try execute("PRAGMA cache_size = 64")
+        try execute("PRAGMA temp_store = FILE")
+        try execute("PRAGMA mmap_size = 0")
+        try registerPathCollation()
         let current = sqlite3_hard_heap_limit64(-1)
-        let limit = sqlite3_memory_used() + readerHeapAllowance
+        let limit = sqlite3_memory_used() + Self.readerHeapAllowance
         if current == 0 || limit > current {
-            database.previousHeapLimit = current
+            previousHeapLimit = current
             sqlite3_hard_heap_limit64(limit)
         }
-        return database
+    }
+
+    /// `kseal_path`: paths byte by byte, with '/' before every other byte, so that in this
+    /// order every entry's descendants follow it at once (spec §9's prefix rule is then checked
+    /// in one ordered pass). For TEXT values; paths hold no NUL.
+    private func registerPathCollation() throws {
+        let rc = sqlite3_create_collation_v2(handle, "kseal_path", SQLITE_UTF8, nil, { _, count1, bytes1, count2, bytes2 in
+            let a = UnsafeRawBufferPointer(start: bytes1, count: Int(count1)), b = UnsafeRawBufferPointer(start: bytes2, count: Int(count2))
+            for i in 0..<min(a.count, b.count) where a[i] != b[i] {
+                let x = a[i] == UInt8(ascii: "/") ? 0 : Int32(a[i]), y = b[i] == UInt8(ascii: "/") ? 0 : Int32(b[i])
+                return x < y ? -1 : 1
+            }
+            return a.count == b.count ? 0 : a.count < b.count ? -1 : 1
+        }, nil)
+        guard rc == SQLITE_OK else { throw ArchiveError(.internal, "sqlite: cannot register a collation (\(rc))") }
     }
 
     /// The database image, as SQLite would write it to a file, in SQLite's own memory (no copy).
@@ -106,7 +162,6 @@ final class Database {
     var errorMessage: String { String(cString: sqlite3_errmsg(handle)) }
 }
 
-/// A prepared statement, finalized when the object goes away.
 /// A database image in memory SQLite allocated; freed with this object, so use `bytes` only
 /// inside `withExtendedLifetime(image)`.
 final class SQLiteImage {
@@ -116,6 +171,7 @@ final class SQLiteImage {
     deinit { sqlite3_free(UnsafeMutableRawPointer(mutating: bytes.baseAddress)) }
 }
 
+/// A prepared statement, finalized when the object goes away.
 final class Statement {
     private let statement: OpaquePointer
     private let database: Database
@@ -153,13 +209,21 @@ final class Statement {
     }
 
     /// Steps a query; true while a row is available.
+    /// - Throws: ``ArchiveError`` `.io` when the image cannot be read, `.internal` when SQLite hits
+    ///   its memory limit, `.damaged` otherwise (a malformed image).
     func step() throws -> Bool {
-        switch sqlite3_step(statement) {
+        let rc = sqlite3_step(statement)
+        switch rc {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
+        case SQLITE_NOMEM: throw ArchiveError(.internal, "index: SQLite reached its memory limit (\(Database.readerHeapAllowance >> 20) MiB beyond the index)")
+        case _ where rc & 0xFF == SQLITE_IOERR: throw ArchiveError(.io, "index: cannot read the index image: \(database.errorMessage)")
         default: throw ArchiveError(.damaged, "index: query failed: \(database.errorMessage)")
         }
     }
+
+    /// Ends the current use, so the statement can run again (bindings kept).
+    func reset() { sqlite3_reset(statement) }
 
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }

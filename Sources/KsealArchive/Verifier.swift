@@ -24,14 +24,14 @@ public enum Verifier {
         frames.progress = progress
         progress?.total = reader.index.uniqueBytes
         var failures: [Int: String] = [:]
-        for ordinal in 0..<reader.index.chunks.count {
+        for ordinal in 0..<reader.index.chunkCount {
             do {
                 try frames.next()
             } catch let error as ArchiveError where error.code == .damaged {
                 failures[ordinal] = ordinal >= (frames.firstMissing ?? Int.max) ? "missing: archive truncated" : error.message
             }
         }
-        report.frames = reader.index.chunks.count
+        report.frames = reader.index.chunkCount
         report.framesFailed = failures.count
         if let truncation = frames.truncation {
             report.archiveProblems.append(truncation.message)
@@ -40,8 +40,10 @@ public enum Verifier {
                 report.archiveProblems.append(error.message)
             }
         }
+        // Only damaged files are remembered (for hard links to them): memory follows the damage.
         var damaged: [[UInt8]: String] = [:]
-        for entry in reader.index.entries {
+        let entries = try reader.index.entries()
+        while let entry = try entries.next() {
             switch entry.kind {
             case .file:
                 report.files += 1

@@ -103,3 +103,59 @@ final class ZstdDecompressor {
         return base + base / 8 * mantissa
     }
 }
+
+extension ZstdDecompressor {
+    /// Decompresses a zstd frame that arrives in pieces, handing the output on in pieces: for
+    /// an index too large to hold (spec §8 step 6). The same checks as ``decompress(_:into:what:)``:
+    /// the declared content size must be `expected`, the window within the limit (libzstd
+    /// enforces it when streaming), and exactly `expected` bytes must come out.
+    /// - Parameters:
+    ///   - input: calls its argument with each piece of compressed input, in order.
+    ///   - output: takes each piece of output, in order.
+    func decompressStream(expected: Int, what: String, input: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+                          output: (UnsafeRawBufferPointer) throws -> Void) throws {
+        _ = ZSTD_DCtx_reset(context, ZSTD_reset_session_only)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 << 10, alignment: 64)
+        defer { buffer.deallocate() }
+        var produced = 0, frameEnded = false
+        // The frame header (at most 18 bytes) may span pieces: its declared size is checked once
+        // it is all there.
+        var header: [UInt8]? = []
+        func checkDeclaredSize() throws {
+            guard let bytes = header else { return }
+            header = nil
+            let declared = bytes.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
+            guard declared == UInt64(expected) else {
+                let shown = declared >= ZSTD_CONTENTSIZE_ERROR ? "no valid size" : "\(declared) bytes"
+                throw ArchiveError(.damaged, "\(what): zstd frame declares \(shown), expected \(expected)")
+            }
+        }
+        try withoutActuallyEscaping(output) { output in try input { piece in
+            if header != nil {
+                header! += piece.prefix(18 - header!.count)
+                if header!.count == 18 { try checkDeclaredSize() }
+            }
+            var source = ZSTD_inBuffer(src: piece.baseAddress, size: piece.count, pos: 0)
+            var outputFull = false
+            // Until the piece is consumed and libzstd has nothing left to flush (it may hold
+            // output back when the buffer filled up; a call after the frame ended would start
+            // waiting for another).
+            while source.pos < source.size || (outputFull && !frameEnded) {
+                var target = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
+                let result = ZSTD_decompressStream(context, &target, &source)
+                if ZSTD_isError(result) != 0 {
+                    throw ArchiveError(.damaged, "\(what): zstd: \(String(cString: ZSTD_getErrorName(result)))")
+                }
+                produced += target.pos
+                guard produced <= expected else { throw ArchiveError(.damaged, "\(what): zstd produced more than the \(expected) bytes expected") }
+                if target.pos > 0 { try output(UnsafeRawBufferPointer(rebasing: buffer[0..<target.pos])) }
+                frameEnded = result == 0
+                outputFull = target.pos == target.size
+            }
+        } }
+        try checkDeclaredSize()
+        guard frameEnded, produced == expected else {
+            throw ArchiveError(.damaged, "\(what): zstd produced \(produced) bytes, expected \(expected)")
+        }
+    }
+}

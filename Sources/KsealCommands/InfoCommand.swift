@@ -5,14 +5,11 @@ public enum InfoCommand {
     public static func run(_ input: ReaderInput, json: Bool) throws {
         let reader = try input.open()
         let header = reader.header
-        let entries = reader.index.entries
-        let content = entries.filter { $0.kind == .file }.reduce(Int64(0)) { $0 + $1.size }
-        let linked = entries.filter { $0.kind == .hardLink }.reduce(Int64(0)) { $0 + $1.size }
-        let unique = reader.index.uniqueBytes
-        let stored = reader.index.chunks.reduce(Int64(0)) { $0 + Int64($1.storedLength) }
-        let compressedFrames = reader.index.chunks.filter { $0.compression == .zstd }.count
+        let summary = reader.index.summary
+        let content = summary.contentBytes, linked = summary.linkedBytes
+        let unique = summary.uniqueBytes, stored = summary.storedBytes
+        let compressedFrames = summary.compressedChunks
         let total = Int64(reader.frontLength) + Int64(header.framesLength) + Int64(FormatV1.endMarkerSize)
-        func count(_ kind: EntryKind) -> Int { entries.filter { $0.kind == kind }.count }
         func percent(_ part: Int64, _ whole: Int64) -> String { whole == 0 ? "0.0%" : Text.printf("%.1f%%", Double(part) * 100 / Double(whole)) }
         if json {
             let slots: [JSON.Value] = reader.slotKinds.enumerated().map { index, kind in
@@ -22,9 +19,9 @@ public enum InfoCommand {
                 ("format", .int(Int64(header.version.rawValue))), ("cipher_suite", .int(Int64(FormatV1.suiteAES256GCM))),
                 ("archive_id", .string(header.archiveID.hexString)), ("chunk_size", .int(Int64(header.chunkSize))),
                 ("key_slots", .array(slots)), ("signature", JSON.signature(reader)), ("backend", .string(reader.backend.kind.rawValue)),
-                ("files", .int(Int64(count(.file)))), ("directories", .int(Int64(count(.directory)))), ("symlinks", .int(Int64(count(.symlink)))),
-                ("hard_links", .int(Int64(count(.hardLink)))), ("devices", .int(Int64(count(.characterDevice) + count(.blockDevice)))),
-                ("fifos", .int(Int64(count(.fifo)))), ("content_bytes", .int(content)), ("unique_bytes", .int(unique)),
+                ("files", .int(Int64(summary.files))), ("directories", .int(Int64(summary.directories))), ("symlinks", .int(Int64(summary.symlinks))),
+                ("hard_links", .int(Int64(summary.hardLinks))), ("devices", .int(Int64(summary.devices))),
+                ("fifos", .int(Int64(summary.fifos))), ("content_bytes", .int(content)), ("unique_bytes", .int(unique)),
                 ("stored_bytes", .int(stored)), ("chunks", .int(Int64(header.frameCount))), ("compressed_chunks", .int(Int64(compressedFrames))),
                 ("index_bytes", .int(Int64(header.indexPlainLength))), ("index_stored_bytes", .int(Int64(header.indexStoredLength))),
                 ("archive_bytes", .int(total)),
@@ -38,8 +35,8 @@ public enum InfoCommand {
             "archive id:    \(header.archiveID.hexString)",
             "chunk size:    \(header.chunkSize) bytes",
             "key slots:     \(reader.slotKinds.count) (\(Text.slotKinds(reader.slotKinds))); slot \(reader.openedSlot) opened",
-            "entries:       \(count(.file)) files, \(count(.directory)) directories, \(count(.symlink)) symlinks, \(count(.hardLink)) hard links"
-                + (header.version == .v1 ? "" : ", \(count(.characterDevice) + count(.blockDevice)) devices, \(count(.fifo)) FIFOs"),
+            "entries:       \(summary.files) files, \(summary.directories) directories, \(summary.symlinks) symlinks, \(summary.hardLinks) hard links"
+                + (header.version == .v1 ? "" : ", \(summary.devices) devices, \(summary.fifos) FIFOs"),
             "content:       \(content) bytes in files (+\(linked) through hard links)",
             "chunks:        \(header.frameCount) stored (\(compressedFrames) compressed, \(Int(header.frameCount) - compressedFrames) raw)",
             "dedup:         \(unique) unique bytes; \(content - unique) bytes (\(percent(content - unique, content))) saved",

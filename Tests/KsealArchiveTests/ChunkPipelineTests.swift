@@ -68,7 +68,7 @@ final class ChunkPipelineTests: XCTestCase {
             let frames = try FrameReader(reader, opening: nil, workers: workers)
             var firstFailure: Int?
             var failures = 0
-            for ordinal in 0..<reader.index.chunks.count {
+            for ordinal in 0..<reader.index.chunkCount {
                 do { try frames.next() } catch let error as ArchiveError {
                     XCTAssertTrue(error.message.contains("truncated"), error.message)
                     if firstFailure == nil { firstFailure = ordinal }
@@ -76,7 +76,7 @@ final class ChunkPipelineTests: XCTestCase {
                 }
             }
             XCTAssertEqual(firstFailure, missingFrom, "\(workers) workers")
-            XCTAssertEqual(failures, reader.index.chunks.count - missingFrom)
+            XCTAssertEqual(failures, reader.index.chunkCount - missingFrom)
             XCTAssertEqual(frames.firstMissing, missingFrom)
             XCTAssertThrowsError(try frames.finish())
         }

@@ -77,7 +77,7 @@ struct Regions {
         index = mac.upperBound..<Int(reader.frontLength)
         var start = Int(reader.frontLength)
         var frames: [Range<Int>] = []
-        for chunk in reader.index.chunks {
+        for chunk in try reader.index.allChunks() {
             frames.append(start..<(start + chunk.storedLength + 16))
             start += chunk.storedLength + 16
         }

@@ -33,7 +33,7 @@ final class FormatVectorV2Tests: XCTestCase {
         XCTAssertTrue(made == stored, "recreated archive differs from \(vector.archivePath)")
         let reader = try ArchiveReader(.file(vector.archivePath), keyFile: vector.keyFile, backend: UserspaceBackend())
         XCTAssertEqual(reader.header.version, .v2)
-        let byPath = Dictionary(uniqueKeysWithValues: reader.index.entries.map { (String(decoding: $0.path, as: UTF8.self), $0) })
+        let byPath = Dictionary(uniqueKeysWithValues: try reader.index.allEntries().map { (String(decoding: $0.path, as: UTF8.self), $0) })
         XCTAssertEqual(byPath["dev/console"]?.device, DeviceNumber(major: 5, minor: 1))
         XCTAssertEqual(byPath["dev/loop0"]?.kind, .blockDevice)
         XCTAssertEqual(byPath["run/initctl"]?.kind, .fifo)

@@ -24,7 +24,7 @@ final class FrameReaderTests: XCTestCase {
             let reader = try ArchiveReader(.file(archive), keyFile: Fixture.key, backend: UserspaceBackend())
             let frames = try FrameReader(reader, opening: nil, workers: workers)
             var outcome: [String] = []
-            for ordinal in 0..<reader.index.chunks.count {
+            for ordinal in 0..<reader.index.chunkCount {
                 do {
                     let count = try frames.next()
                     let expected = content[(ordinal * 131_072)..<min((ordinal + 1) * 131_072, content.count)]

@@ -33,7 +33,7 @@ final class IndexV2Tests: XCTestCase {
             + "INSERT INTO file_chunks VALUES (5, 0, NULL, \(1 << 30)); INSERT INTO file_chunks VALUES (5, 1, 0, 0);"
             + "INSERT INTO xattrs VALUES (5, CAST('security.capability' AS BLOB), X'0100000202'), (1, CAST('system.posix_acl_default' AS BLOB), X'02');",
             frames: [frame])
-        let entries = reader.index.entries
+        let entries = try reader.index.allEntries()
         XCTAssertEqual(entries.map(\.kind), [.directory, .characterDevice, .blockDevice, .fifo, .file])
         XCTAssertEqual(entries[0].userName, Array("root".utf8))
         XCTAssertEqual(entries[0].extendedAttributes.map(\.name), [Array("system.posix_acl_default".utf8)])
@@ -113,7 +113,7 @@ final class IndexV2Tests: XCTestCase {
         let path = scratch.path + "/built.kseal"
         try Fixture.write(try HostileArchiveBuilder.archive(indexImage: image, frames: [frame], keyFile: Fixture.key, backend: backend, version: .v2),
                           to: path)
-        let entries = try ArchiveReader(.file(path), keyFile: Fixture.key, backend: backend).index.entries
+        let entries = try ArchiveReader(.file(path), keyFile: Fixture.key, backend: backend).index.allEntries()
         XCTAssertEqual(entries.count, 2)
         XCTAssertEqual(entries[0].userName, Array("root".utf8))
         XCTAssertEqual(entries[0].groupName, Array("disk".utf8))
@@ -144,13 +144,13 @@ final class SparseCreateTests: XCTestCase {
                                                backend: UserspaceBackend(), options: options, warn: { XCTFail($0) })
         XCTAssertLessThan(summary.archiveBytes, 1 << 20, "the 2 GiB file is not stored")
         let reader = try ArchiveReader(.file(archive), keyFile: Fixture.key, backend: UserspaceBackend())
-        let byName = Dictionary(uniqueKeysWithValues: reader.index.entries.map { (String(decoding: $0.path, as: UTF8.self).split(separator: "/").last.map(String.init) ?? "", $0) })
+        let byName = Dictionary(uniqueKeysWithValues: try reader.index.allEntries().map { (String(decoding: $0.path, as: UTF8.self).split(separator: "/").last.map(String.init) ?? "", $0) })
         let sparse = try XCTUnwrap(byName["sparse.img"])
         XCTAssertEqual(sparse.size, 2 << 30)
         // Names are walked in bytewise order, so "plain" holds frame 0.
         // The data is one file-system block (4 KiB on ext4 and tmpfs), and only that is stored:
         // chunks follow the data region, so the extracted file gets its hole back at that size.
-        let block = reader.index.chunks[1].plainLength
+        let block = try reader.index.allChunks()[1].plainLength
         XCTAssertTrue((6...65536).contains(block) && block.nonzeroBitCount == 1, "a block, not a 128 KiB chunk window: \(block)")
         XCTAssertEqual(sparse.extents, [.zeros(1 << 30), .chunk(1), .zeros((1 << 30) - Int64(block))])
         XCTAssertEqual(try XCTUnwrap(byName["zeros-inside"]).extents, [.chunk(2), .zeros(131_072), .chunk(3)])
@@ -178,7 +178,7 @@ final class SpecialCreateTests: XCTestCase {
                                                backend: UserspaceBackend(), options: options, warn: { XCTFail($0) })
         XCTAssertEqual(summary.specialFiles, 3)
         XCTAssertEqual(summary.skipped, 0)
-        let entries = try ArchiveReader(.file(archive), keyFile: Fixture.key, backend: UserspaceBackend()).index.entries
+        let entries = try ArchiveReader(.file(archive), keyFile: Fixture.key, backend: UserspaceBackend()).index.allEntries()
         let byName = Dictionary(uniqueKeysWithValues: entries.map { (String(decoding: $0.path, as: UTF8.self).split(separator: "/").last.map(String.init) ?? "", $0) })
         XCTAssertEqual(byName["null"]?.kind, .characterDevice)
         XCTAssertEqual(byName["null"]?.device, DeviceNumber(major: 1, minor: 3))

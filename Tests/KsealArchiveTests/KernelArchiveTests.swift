@@ -48,7 +48,7 @@ final class KernelArchiveTests: XCTestCase {
         }
         XCTAssertTrue(archives[0] == archives[1], "kernel and user-space v2 archives differ")
         let written = try ArchiveReader(.file(scratch.path + "/k.kseal"), keyFile: vector.keyFile, backend: kernel)
-        let file = try XCTUnwrap(written.index.entries.first { $0.path.elementsEqual("tree/sparse".utf8) })
+        let file = try XCTUnwrap(written.index.allEntries().first { $0.path.elementsEqual("tree/sparse".utf8) })
         XCTAssertEqual(file.extents?.first, .zeros(1 << 20), "the hole before the data is a zero run")
         let out = try scratch.sub("out")
         XCTAssertTrue(try Extractor.extract(written, to: .directory(out)).isComplete)

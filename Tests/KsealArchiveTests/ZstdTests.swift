@@ -28,3 +28,38 @@ final class ZstdWindowTests: XCTestCase {
         }
     }
 }
+
+/// The streaming decoder of large indexes refuses what the one-call decoder refuses.
+final class ZstdStreamTests: XCTestCase {
+    /// Decodes `frame` fed in pieces of `piece` bytes; returns the output.
+    private func stream(_ frame: [UInt8], expected: Int, piece: Int = 1000, windowLogMax: Int32 = 27) throws -> [UInt8] {
+        let decompressor = try ZstdDecompressor(windowLogMax: windowLogMax)
+        var output: [UInt8] = []
+        try decompressor.decompressStream(expected: expected, what: "index", input: { body in
+            try frame.withUnsafeBytes { all in
+                var start = 0
+                while start < all.count {
+                    try body(UnsafeRawBufferPointer(rebasing: all[start..<min(start + piece, all.count)]))
+                    start += piece
+                }
+            }
+        }, output: { output += $0 })
+        return output
+    }
+
+    func testItRoundTripsAndRefusesTheSameDamage() throws {
+        var random = SystemRandomNumberGenerator()
+        // 384 KiB + 1: the output buffer (128 KiB) fills exactly three times, then one byte more.
+        let plain = (0..<(3 << 17) + 1).map { i in UInt8(truncatingIfNeeded: i % 251 == 0 ? Int(random.next() as UInt8) : i / 7) }
+        let frame = try ZstdCompressor(level: 3).compress(plain)
+        XCTAssertEqual(try stream(frame, expected: plain.count), plain)
+        XCTAssertEqual(try stream(frame, expected: plain.count, piece: 1), plain)
+        let exact = Array(plain.prefix(3 << 17)), exactFrame = try ZstdCompressor(level: 3).compress(exact)
+        XCTAssertEqual(try stream(exactFrame, expected: exact.count), exact, "output that ends exactly at a full buffer")
+        for (what, bad, expected) in [("declared size", frame, plain.count - 1), ("truncated", Array(frame.dropLast(9)), plain.count),
+                                      ("trailing bytes", frame + [1, 2, 3, 4, 5, 6, 7, 8], plain.count),
+                                      ("second frame", frame + (try ZstdCompressor(level: 3).compress([9])), plain.count)] {
+            XCTAssertThrowsError(try stream(bad, expected: expected), what) { XCTAssertEqual(($0 as? ArchiveError)?.code, .damaged, "\(what): \($0)") }
+        }
+    }
+}

@@ -17,6 +17,21 @@ final class NoDataLossTests: XCTestCase {
         try String(contentsOfFile: scratch.path + "/" + name, encoding: .utf8)
     }
 
+    /// --strip-components moves entries, nothing else: zero runs (sparse files) and extended
+    /// attributes come back as without it (before 0.3.0 both were dropped).
+    func testStripComponentsKeepsHolesAndAttributes() throws {
+        try shell("cd '\(scratch.path)' && mkdir -p top/sub && truncate -s 1M top/sub/sparse && printf 'end' >> top/sub/sparse"
+            + " && printf 'start' | dd of=top/sub/sparse conv=notrunc status=none && (setfattr -n user.kseal -v kept top/sub/sparse 2>/dev/null || true)"
+            + " && mkdir out")
+        XCTAssertEqual(try CLITests.run(["create", "-q", "a.kseal", "top", "-k", key], in: scratch.path).status, 0)
+        let result = try CLITests.run(["extract", "-q", "--strip-components", "1", "a.kseal", "-C", "out", "-k", key], in: scratch.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try shell("cd '\(scratch.path)' && cmp top/sub/sparse out/sub/sparse && echo same").trimmingCharacters(in: .whitespacesAndNewlines), "same")
+        let attributes = try shell("cd '\(scratch.path)' && getfattr --only-values -n user.kseal top/sub/sparse 2>/dev/null; echo; getfattr --only-values -n user.kseal out/sub/sparse 2>/dev/null")
+        let lines = attributes.split(separator: "\n", omittingEmptySubsequences: false)
+        XCTAssertEqual(lines.first, lines.dropFirst().first, "the attribute as on the source (\(attributes))")
+    }
+
     func testCreateRefusesToWriteOverOneOfItsInputs() throws {
         let result = try CLITests.run(["create", "notes.txt", "notes.txt", "-k", key], in: scratch.path)
         XCTAssertEqual(result.status, 64, result.stderr)

@@ -147,11 +147,12 @@ public final class Extractor {
 
     /// Marks the chunks that a selected entry uses after their first use (see ``neededLater``):
     /// frames come in order of first use, so a use is the first exactly when its ordinal is the
-    /// next frame's. Then opens the frames: those a selected entry brings first, and those used
-    /// again (all of them, without a selection).
+    /// next frame's.
     /// - Parameter linksReadContent: hard links read their file's chunks (output to stdout) rather
     ///   than being linked to the written file.
-    private func planReuse(linksReadContent: Bool = false) throws {
+    /// - Returns: the frames to open: those a selected entry brings first, and those used again;
+    ///   nil (all) without a selection.
+    private func planReuse(linksReadContent: Bool = false) throws -> Set<Int>? {
         var opening: Set<Int>? = selected == nil && options.stripComponents == 0 ? nil : Set<Int>()
         var nextFrame = 0
         let entries = try reader.index.entries()
@@ -170,7 +171,12 @@ public final class Extractor {
                 }
             }
         }
-        frames = try reader.frames(opening: opening.map { $0.union(neededLater) })
+        return opening.map { $0.union(neededLater) }
+    }
+
+    /// Starts reading the frames, opening only `opening` (nil: all).
+    private func openFrames(_ opening: Set<Int>?) throws {
+        frames = try reader.frames(opening: opening)
         frames.progress = options.progress
         options.progress?.total = reader.index.uniqueBytes
     }
@@ -178,7 +184,7 @@ public final class Extractor {
     private func extract(into target: TargetDirectory) throws {
         selected = try selectedEntries()
         linkTargets = try reader.index.hardLinkTargets()
-        try planReuse()
+        try openFrames(try planReuse())
         var directories: [Entry] = []
         let entries = try reader.index.entries()
         while let archived = try entries.next() {
@@ -487,7 +493,7 @@ public final class Extractor {
     private func extractToStandardOutput() throws {
         selected = try selectedEntries(withLinkTargets: false)
         let output = SystemFile.standardOutput()
-        try planReuse(linksReadContent: true)
+        try openFrames(try planReuse(linksReadContent: true))
         let entries = try reader.index.entries()
         while let entry = try entries.next() {
             var chunks = Array(entry.chunks)

@@ -26,16 +26,22 @@ final class Database {
     /// (temp_store = FILE) instead of growing in memory.
     static let readerHeapAllowance: Int64 = 8 << 20
 
-    /// A new empty in-memory database.
-    static func inMemory() throws -> Database {
+    /// One connection to `filename`, or `failure` with SQLite's code.
+    private static func connect(_ filename: String, flags: Int32, failure: (Int32) -> ArchiveError) throws -> Database {
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(":memory:", &handle, flags, nil)
+        let rc = sqlite3_open_v2(filename, &handle, flags | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK, let handle else {
             sqlite3_close_v2(handle)
-            throw ArchiveError(.internal, "sqlite: cannot open an in-memory database (\(rc))")
+            throw failure(rc)
         }
         return Database(handle: handle)
+    }
+
+    /// A new empty in-memory database.
+    static func inMemory() throws -> Database {
+        try connect(":memory:", flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY) {
+            ArchiveError(.internal, "sqlite: cannot open an in-memory database (\($0))")
+        }
     }
 
     /// Opens an authenticated database image read-only, from memory: no file, no journal.
@@ -68,14 +74,9 @@ final class Database {
     /// `immutable`: no locks, no journal, no change checks, as for a read-only medium; SQLite
     /// opens the file once, here, so the caller may unlink it at once.
     static func open(imageAt path: String) throws -> Database {
-        var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW
-        let rc = sqlite3_open_v2("file:\(percentEncoded(path))?immutable=1", &handle, flags, nil)
-        guard rc == SQLITE_OK, let handle else {
-            sqlite3_close_v2(handle)
-            throw ArchiveError(.io, "sqlite: cannot open the index image \(path) (\(rc))")
+        let database = try connect("file:\(percentEncoded(path))?immutable=1", flags: SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOFOLLOW) {
+            ArchiveError(.io, "sqlite: cannot open the index image \(path) (\($0))")
         }
-        let database = Database(handle: handle)
         // The first read opens the file (SQLite opens lazily): before the caller unlinks it.
         _ = try database.prepare("SELECT count(*) FROM sqlite_schema").step()
         try database.configureReader()

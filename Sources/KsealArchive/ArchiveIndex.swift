@@ -129,8 +129,8 @@ public final class ArchiveIndex: @unchecked Sendable {
     let database: Database
     let version: FormatVersion
     public let summary: IndexSummary
-    private var chunkLookup: Statement?
-    private var pathLookup: Statement?
+    /// Prepared once, on first use: a lookup may run per chunk or per hard link.
+    private var chunkLookup: Statement?, pathLookup: Statement?, ordinalsLookup: Statement?
 
     init(database: Database, version: FormatVersion, summary: IndexSummary) {
         self.database = database
@@ -155,10 +155,7 @@ public final class ArchiveIndex: @unchecked Sendable {
 
     /// The chunk `ordinal` (0 ..< ``chunkCount``).
     public func chunk(_ ordinal: Int) throws -> ChunkRecord {
-        if chunkLookup == nil {
-            chunkLookup = try database.prepare("SELECT plain_length, stored_length, compression, sha256, frame_offset FROM chunks WHERE ordinal = ?")
-        }
-        let query = chunkLookup!
+        let query = try prepared(&chunkLookup, "SELECT plain_length, stored_length, compression, sha256, frame_offset FROM chunks WHERE ordinal = ?")
         try query.bind([.integer(Int64(ordinal))])
         defer { query.reset() }
         guard try query.step() else { throw ArchiveError(.internal, "index: no chunk \(ordinal)") }
@@ -179,8 +176,7 @@ public final class ArchiveIndex: @unchecked Sendable {
     /// The id, kind and size of the entry at `path`, through the path index; the row found is
     /// checked to be that path, so an index that lies can hide a row but never substitute one.
     func lookUp(path: [UInt8]) throws -> (id: Int64, kind: EntryKind, size: Int64)? {
-        if pathLookup == nil { pathLookup = try database.prepare("SELECT id, kind, size, path FROM entries WHERE path = ?") }
-        let query = pathLookup!
+        let query = try prepared(&pathLookup, "SELECT id, kind, size, path FROM entries WHERE path = ?")
         try query.bind([.blob(path)])
         defer { query.reset() }
         guard try query.step(), query.blob(3) == path, let kind = EntryKind(rawValue: query.int64(1)) else { return nil }
@@ -189,11 +185,20 @@ public final class ArchiveIndex: @unchecked Sendable {
 
     /// The chunk ordinals of the file entry `id`, in order.
     func chunkOrdinals(ofEntry id: Int64) throws -> [Int] {
-        let query = try database.prepare("SELECT ordinal FROM file_chunks WHERE entry_id = ? AND ordinal IS NOT NULL ORDER BY seq")
+        let query = try prepared(&ordinalsLookup, "SELECT ordinal FROM file_chunks WHERE entry_id = ? AND ordinal IS NOT NULL ORDER BY seq")
         try query.bind([.integer(id)])
+        defer { query.reset() }
         var ordinals: [Int] = []
         while try query.step() { ordinals.append(Int(query.int64(0))) }
         return ordinals
+    }
+
+    /// `statement`, prepared from `sql` the first time.
+    private func prepared(_ statement: inout Statement?, _ sql: String) throws -> Statement {
+        if let statement { return statement }
+        let made = try database.prepare(sql)
+        statement = made
+        return made
     }
 
     /// The paths hard links name (their files must be remembered while extracting).
@@ -219,7 +224,6 @@ public final class EntryCursor {
     private let chunkCount: Int
     private var hasExtent: Bool
     private var hasAttribute: Bool
-    private var lastID: Int64 = 0
     /// The plaintext bytes of the chunks of the entry last returned (from `chunks`).
     private(set) var chunkBytes: Int64 = 0
 
@@ -244,9 +248,8 @@ public final class EntryCursor {
             guard !hasAttribute else { throw ArchiveError(.damaged, "index: extended attributes of entries that do not exist") }
             return nil
         }
+        // Ids ascend (rowid order); IndexLoader checks they are 1, 2, 3, ….
         let id = rows.int64(0), path = rows.blob(1)
-        guard id > lastID else { throw ArchiveError(.damaged, "index: entry ids are not 1, 2, 3, …") }
-        lastID = id
         guard let kind = EntryKind(rawValue: rows.int64(2)), version == .v2 || kind.rawValue <= EntryKind.hardLink.rawValue else {
             throw ArchiveError(.damaged, "index: \(display(path)) has unknown kind")
         }

@@ -130,8 +130,8 @@ public final class ArchiveReader {
         do {
             // 6. Index: every segment opened before SQLite sees a byte, and the signature (if
             // any) checked before the index is decompressed. Beyond 256 KiB, both the compressed
-            // and the decoded index are in unnamed temporary files (IndexImage), and the index is
-            // validated and read in streams (IndexLoader, EntryCursor): memory stays flat.
+            // and the decoded index are in temporary files, unlinked while open (IndexImage), and
+            // the index is validated and read in streams (IndexLoader, EntryCursor): memory stays flat.
             let database: Database
             do {
                 let sealedIndex = try front.readIndex(from: source, backend: backend, trust: trust)

@@ -157,12 +157,8 @@ public final class Extractor {
         var nextFrame = 0
         let entries = try reader.index.entries()
         while let entry = try entries.next() {
-            var chunks = Array(entry.chunks)
-            if linksReadContent, entry.kind == .hardLink, let target = entry.target, let file = try reader.index.lookUp(path: target) {
-                chunks = try reader.index.chunkOrdinals(ofEntry: file.id)
-            }
             let wanted = isSelected(entry)
-            for ordinal in chunks {
+            for ordinal in try linksReadContent ? content(of: entry) : Array(entry.chunks) {
                 if ordinal == nextFrame {
                     nextFrame += 1
                     if wanted { opening?.insert(ordinal) }
@@ -172,6 +168,12 @@ public final class Extractor {
             }
         }
         return opening.map { $0.union(neededLater) }
+    }
+
+    /// The chunks `entry`'s content is read from: a hard link's are its file's.
+    private func content(of entry: Entry) throws -> [Int] {
+        guard entry.kind == .hardLink, let target = entry.target, let file = try reader.index.lookUp(path: target) else { return Array(entry.chunks) }
+        return try reader.index.chunkOrdinals(ofEntry: file.id)
     }
 
     /// Starts reading the frames, opening only `opening` (nil: all).
@@ -496,12 +498,8 @@ public final class Extractor {
         try openFrames(try planReuse(linksReadContent: true))
         let entries = try reader.index.entries()
         while let entry = try entries.next() {
-            var chunks = Array(entry.chunks)
-            if entry.kind == .hardLink, let target = entry.target, let file = try reader.index.lookUp(path: target) {
-                chunks = try reader.index.chunkOrdinals(ofEntry: file.id)
-            }
             let wanted = selected?.contains(entry.id) ?? true
-            for ordinal in chunks {
+            for ordinal in try content(of: entry) {
                 if ordinal == frames.nextOrdinal {
                     let count = try frames.next()
                     if wanted { try output.writeAll(UnsafeRawBufferPointer(rebasing: frames.plain[0..<count])) }

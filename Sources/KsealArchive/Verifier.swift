@@ -40,16 +40,17 @@ public enum Verifier {
                 report.archiveProblems.append(error.message)
             }
         }
-        // Only damaged files are remembered (for hard links to them): memory follows the damage.
+        report.files = reader.index.summary.files + reader.index.summary.hardLinks
+        // Which files are damaged needs the entries only when a frame failed. Only damaged files
+        // are remembered (for hard links to them): memory follows the damage.
+        guard !failures.isEmpty else { return report }
         var damaged: [[UInt8]: String] = [:]
         let entries = try reader.index.entries()
         while let entry = try entries.next() {
             switch entry.kind {
             case .file:
-                report.files += 1
                 if let reason = entry.chunks.lazy.compactMap({ failures[$0] }).first { damaged[entry.path] = reason }
             case .hardLink:
-                report.files += 1
                 if let target = entry.target, let reason = damaged[target] { damaged[entry.path] = "hard link to a damaged file: \(reason)" }
             case .directory, .symlink, .characterDevice, .blockDevice, .fifo:
                 continue

@@ -68,7 +68,7 @@ public enum CryptoBackends {
     public static func select(_ preference: BackendPreference) throws -> BackendSelection {
         switch preference {
         case .userspace:
-            return BackendSelection(backend: try userspace(), reason: "user space (swift-crypto): requested")
+            return BackendSelection(backend: try userspace(kernelProblem: kernelUnavailability()), reason: "user space (swift-crypto): requested")
         case .kernel:
             let kernel = try openKernel()
             return BackendSelection(backend: kernel, reason: "kernel (AF_ALG): requested; gcm(aes), sha256 and hmac(sha256) passed their self-tests")
@@ -77,23 +77,20 @@ public enum CryptoBackends {
                 let kernel = try openKernel()
                 return BackendSelection(backend: kernel, reason: "kernel (AF_ALG): gcm(aes), sha256 and hmac(sha256) passed their self-tests")
             } catch let error as CryptoError {
-                guard Build.hasUserspaceBackend else {
-                    throw CryptoError(.unavailable, "the kernel cannot serve kseal (\(error.message)), and this kseal is the kernel-only build: it has no user-space backend",
-                                      cause: error)
-                }
-                return BackendSelection(backend: try userspace(), reason: "user space (swift-crypto): kernel unavailable: \(error.message)",
+                return BackendSelection(backend: try userspace(kernelProblem: error.message), reason: "user space (swift-crypto): kernel unavailable: \(error.message)",
                                         kernelProblem: error.message)
             }
         }
     }
 
-    /// swift-crypto, or in the kernel-only build the reason there is none.
-    private static func userspace() throws -> any CryptoBackend {
+    /// swift-crypto; in the kernel-only build, the one refusal for both ways there: no user-space
+    /// backend, and what the kernel said (`kernelProblem`, nil when it can serve).
+    private static func userspace(kernelProblem: @autoclosure () -> String?) throws -> any CryptoBackend {
 #if UserspaceCrypto
         return UserspaceBackend()
 #else
-        let kernel = kernelUnavailability().map { "the kernel cannot serve kseal either: \($0)" } ?? "the kernel can: use --crypto kernel or auto"
-        throw CryptoError(.unavailable, "this kseal is the kernel-only build: it has no user-space backend (\(kernel))")
+        let kernel = kernelProblem().map { ", and the kernel cannot serve kseal: \($0)" } ?? "; the kernel can: use --crypto kernel or auto"
+        throw CryptoError(.unavailable, "this kseal is the kernel-only build: it has no user-space backend" + kernel)
 #endif
     }
 

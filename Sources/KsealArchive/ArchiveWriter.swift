@@ -52,6 +52,9 @@ public struct CreateOptions: Sendable {
     /// Stay on the file system of each input: a directory on another one (a mount point) is
     /// stored, its contents are not (`--one-file-system`).
     public var oneFileSystem = false
+    /// The size of create's filter of stored chunks (``StoredChunkFilter``); tests shrink it so
+    /// that it says "may be stored" of new chunks.
+    var storedChunkFilterBits = StoredChunkFilter.defaultBitCount
     public init() {}
 }
 
@@ -100,9 +103,9 @@ public final class ArchiveWriter {
     private let index: IndexBuilder
     private let frames: SystemFile
     private let pipeline: ChunkPipeline
-    private var storedPaths = Set<[UInt8]>()
-    private var hardLinkSources: [FileIdentity: [UInt8]] = [:]
-    private var fileSizes: [[UInt8]: Int64] = [:]
+    private var added: AddedPaths
+    /// The first path and size of each file with more links, for the hard links that follow.
+    private var hardLinkSources: [FileIdentity: (path: [UInt8], size: Int64)] = [:]
     /// The archive being written and the one it replaces: never archived into themselves.
     private var exclude = Set<FileIdentity>()
     private var names = OwnerNames()
@@ -150,7 +153,8 @@ public final class ArchiveWriter {
             workDirectory = directoryName(path)
         case .standardOutput: workDirectory = ProcessEnvironment.temporaryDirectory
         }
-        let writer = try ArchiveWriter(backend: backend, keyFiles: keyFiles, passphrases: passphrases, options: options, framesDirectory: workDirectory, warn: warn)
+        let writer = try ArchiveWriter(backend: backend, keyFiles: keyFiles, passphrases: passphrases, options: options, framesDirectory: workDirectory,
+                                       inputs: try paths.map(storedName(for:)), warn: warn)
         switch destination {
         case .file(let path):
             let output = try AtomicOutput(path: path)
@@ -190,7 +194,7 @@ public final class ArchiveWriter {
     }
 
     private init(backend: any CryptoBackend, keyFiles: [KeyFile], passphrases: [Passphrase], options: CreateOptions, framesDirectory: String,
-                 warn: @escaping (String) -> Void) throws {
+                 inputs: [[UInt8]], warn: @escaping (String) -> Void) throws {
         guard options.chunkSize >= FormatV1.minChunkSize, options.chunkSize <= FormatV1.maxChunkSize,
               options.chunkSize & (options.chunkSize - 1) == 0 else {
             throw ArchiveError(.usage, "chunk size must be a power of two from \(FormatV1.minChunkSize) to \(FormatV1.maxChunkSize)")
@@ -201,14 +205,16 @@ public final class ArchiveWriter {
         self.passphrases = passphrases
         self.options = options
         self.warn = warn
+        added = AddedPaths(inputs: inputs)
         secrets = try options.secrets ?? ArchiveSecrets.fresh()
         do {
             subkeys = try Subkeys(backend: backend, dataKey: secrets.dataKey, archiveID: secrets.archiveID, version: options.formatVersion)
         } catch let error as CryptoError { throw ArchiveError.crypto(error, "setting up encryption") }
-        index = try IndexBuilder(version: options.formatVersion)
+        index = try IndexBuilder(version: options.formatVersion, directory: framesDirectory)
         frames = try unlinkedTemporaryFile(in: framesDirectory)
         pipeline = try ChunkPipeline(backend: backend, chunkKey: subkeys.chunk, archiveID: secrets.archiveID, level: options.compressionLevel,
-                                     chunkSize: options.chunkSize, workers: options.workers ?? FrameReader.defaultWorkers, index: index, frames: frames)
+                                     chunkSize: options.chunkSize, workers: options.workers ?? FrameReader.defaultWorkers, index: index, frames: frames,
+                                     filterBits: options.storedChunkFilterBits)
         pipeline.progress = options.progress
     }
 
@@ -227,6 +233,7 @@ public final class ArchiveWriter {
 
     private func add(input: [UInt8]) throws {
         let stored = try Self.storedName(for: input)
+        added.beginInput(stored)
         if options.oneFileSystem { inputDevice = try FileStatus.of(input).device }
         try add(source: input, stored: stored)
     }
@@ -242,7 +249,7 @@ public final class ArchiveWriter {
             return
         }
         if !stored.isEmpty {
-            guard storedPaths.insert(stored).inserted else {
+            guard added.insert(stored) else {
                 warn("\(display(source)): already added as \(display(stored)); skipped")
                 return
             }
@@ -274,7 +281,7 @@ public final class ArchiveWriter {
             guard !stored.isEmpty else { throw ArchiveError(.usage, "\(display(source)): a file needs a name in the archive") }
             if status.linkCount > 1, let first = hardLinkSources[status.identity] {
                 _ = pipeline.addEntry(path: stored, kind: .hardLink, mode: status.mode, uid: owner.uid, gid: owner.gid, mtime: mtime,
-                                      size: fileSizes[first] ?? 0, target: first,
+                                      size: first.size, target: first.path,
                                       extras: try extras(for: source, status: status, uid: owner.uid, gid: owner.gid, kind: .hardLink))
                 summary.hardLinks += 1
                 return
@@ -288,8 +295,7 @@ public final class ArchiveWriter {
                 pipeline.updateSize(of: id, to: size)
                 summary.changedWhileRead += 1
             }
-            if status.linkCount > 1 { hardLinkSources[status.identity] = stored }
-            fileSizes[stored] = size
+            if status.linkCount > 1 { hardLinkSources[status.identity] = (stored, size) }
             summary.files += 1
             summary.inputBytes += size
         case .other(let what):
@@ -422,17 +428,17 @@ public final class ArchiveWriter {
         summary.archiveBytes = frontLength + Int64(header.indexSealedLength) + framesLength + Int64(FormatV1.endMarkerSize)
     }
 
-    private func writeSealedIndex(_ compressedIndex: [UInt8], header: ArchiveHeader, to output: SystemFile, digest: any DigestContext) throws {
+    private func writeSealedIndex(_ compressedIndex: Spool, header: ArchiveHeader, to output: SystemFile, digest: any DigestContext) throws {
         let context = try backend.aes256GCM(key: subkeys.index).makeContext()
         let count = header.indexSegmentCount
-        let size = Int(header.chunkSize)
-        for segment in 0..<count {
-            let start = Int(segment) * size
-            let piece = Array(compressedIndex[start..<min(start + size, compressedIndex.count)])
-            let sealedPiece = try context.seal(piece, nonce: counterNonce(segment),
+        var segment: UInt64 = 0
+        try compressedIndex.read(pieceSize: Int(header.chunkSize)) { piece in
+            let sealedPiece = try context.seal(Array(piece), nonce: counterNonce(segment),
                                                aad: indexAAD(version: options.formatVersion, archiveID: secrets.archiveID, segment: segment, segmentCount: count))
             try output.writeAll(sealedPiece)
             try digest.update(sealedPiece)
+            segment += 1
         }
+        guard segment == count else { throw ArchiveError(.internal, "the index made \(segment) segments, not \(count)") }
     }
 }

@@ -1,17 +1,29 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Builds the index during create, in the schema of `version`.
+///
+/// The database is a scratch file (unlinked once open) with a bounded page cache, so a large
+/// tree's index takes disk, not memory; ``finish(compressor:)`` streams it into zstd.
 final class IndexBuilder {
     let version: FormatVersion
+    private let scratch: NamedScratchFile
     // Released by finish(), which closes the database.
     private var database: Database!
     private var insertEntry: Statement!
     private var insertChunk: Statement!
     private var insertFileChunk: Statement!
     private var insertAttribute: Statement?
+    private var findChunk: Statement!
     private var nextID: Int64 = 1
 
-    init(version: FormatVersion = .written) throws {
+    /// - Parameter directory: where the scratch file goes (create's work directory).
+    init(version: FormatVersion = .written, directory: String = ProcessEnvironment.temporaryDirectory) throws {
         self.version = version
-        database = try Database.inMemory()
+        scratch = try NamedScratchFile(in: directory)
+        database = try Database.build(at: scratch.path)
+        scratch.unlink()
         try database.execute(IndexSchema.sql(for: version))
         try database.execute("BEGIN")
         switch version {
@@ -24,6 +36,7 @@ final class IndexBuilder {
             insertAttribute = try database.prepare("INSERT INTO xattrs VALUES (?,?,?)")
         }
         insertChunk = try database.prepare("INSERT INTO chunks VALUES (?,?,?,?,?,?)")
+        findChunk = try database.prepare("SELECT ordinal FROM chunks WHERE sha256 = ?")
     }
 
     /// What v2 adds to an entry's row (ignored for v1, whose writer never has any).
@@ -63,6 +76,13 @@ final class IndexBuilder {
                              .integer(Int64(chunk.storedLength)), .integer(Int64(chunk.compression.rawValue)), .integer(chunk.frameOffset)])
     }
 
+    /// The ordinal of the chunk added with this digest, if one was (through the sha256 index).
+    func ordinal(of digest: ChunkDigest) throws -> Int? {
+        try findChunk.bind([.blob(digest.bytes)])
+        defer { findChunk.reset() }
+        return try findChunk.step() ? Int(findChunk.int64(0)) : nil
+    }
+
     func addFileChunk(entry: Int64, sequence: Int, ordinal: Int) throws {
         var row: [SQLValue] = [.integer(entry), .integer(Int64(sequence)), .integer(Int64(ordinal))]
         if version == .v2 { row.append(.integer(0)) }
@@ -75,19 +95,44 @@ final class IndexBuilder {
         try insertFileChunk.run([.integer(entry), .integer(Int64(sequence)), .null, .integer(length)])
     }
 
-    /// Commits, closes the database and returns its image compressed. The pages are freed
-    /// before compressing, so the database, its image and the compressed copy (each megabytes for
-    /// a large tree) never add up. The builder is unusable afterwards.
+    /// Commits, closes the database and returns its image compressed, streamed from the file
+    /// into `Spool` (memory up to 256 KiB, then a scratch file). The builder is unusable afterwards.
     /// - Returns: the image's length and its compressed bytes.
-    func finish(compressor: ZstdCompressor) throws -> (plainLength: Int, compressed: [UInt8]) {
+    func finish(compressor: ZstdCompressor) throws -> (plainLength: Int, compressed: Spool) {
         try database.execute("COMMIT")
-        let image = try database.serialized()
         insertEntry = nil
         insertChunk = nil
         insertFileChunk = nil
         insertAttribute = nil
-        database = nil
-        // `bytes` points into memory the image object frees: keep it alive through the use.
-        return try withExtendedLifetime(image) { (image.bytes.count, try compressor.compress(image.bytes)) }
+        findChunk = nil
+        database = nil  // closed: every page is in the file
+        let file = scratch.file
+        let length = Int(try file.status().size)
+        let compressed = Spool(limit: IndexImage.inMemoryLimit)
+        let pieceSize = 256 << 10
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceSize, alignment: 64)
+        defer { buffer.deallocate() }
+        try compressor.compressStream(count: length, input: { body in
+            for offset in stride(from: 0, to: length, by: pieceSize) {
+                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(pieceSize, length - offset)])
+                guard try file.pread(into: piece, at: Int64(offset)) == piece.count else {
+                    throw ArchiveError(.io, "the index being built ended early, at \(offset) of \(length) bytes")
+                }
+                if offset == 0 { Self.normalizeHeader(piece) }
+                try body(UnsafeRawBufferPointer(piece))
+            }
+        }, output: { try compressed.append($0) })
+        return (length, compressed)
+    }
+
+    /// Zeroes the three database-header fields in which a file differs from the same database
+    /// serialized from memory (how kseal built indexes up to 0.3.0, and what the vectors hold):
+    /// the file change counter (offset 24), the version-valid-for number (92, equal to it, so the
+    /// in-header page count stays valid) and the SQLite version number (96). SQLite writes them
+    /// when it commits to a file; the pages are otherwise the same bytes (FormatVectorTests), so
+    /// an index no longer depends on how it was built, nor on the SQLite version.
+    static func normalizeHeader(_ page: UnsafeMutableRawBufferPointer) {
+        guard page.count >= 100 else { return }
+        for offset in [24, 92, 96] { page.storeBytes(of: 0, toByteOffset: offset, as: UInt32.self) }
     }
 }

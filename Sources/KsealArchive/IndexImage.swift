@@ -2,8 +2,9 @@
 import Glibc
 #endif
 
-/// Bytes kept in memory up to a limit, and beyond it in an unnamed temporary file: the opened,
-/// still compressed index while its signature is checked, so an index's size is not memory's.
+/// Bytes kept in memory up to a limit, and beyond it in an unnamed temporary file: a compressed
+/// index, opened while its signature is checked or built during create, so that an index's size
+/// is not memory's.
 final class Spool {
     private let limit: Int
     private var memory: [UInt8] = []
@@ -12,7 +13,9 @@ final class Spool {
 
     init(limit: Int) { self.limit = limit }
 
-    func append(_ bytes: [UInt8]) throws {
+    func append(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try append($0) } }
+
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
         if file == nil, memory.count + bytes.count <= limit {
             memory += bytes
         } else {
@@ -29,17 +32,24 @@ final class Spool {
     /// The bytes, when they are all in memory.
     var inMemory: [UInt8]? { file == nil ? memory : nil }
 
-    /// Calls `body` with the bytes in order, a piece of at most `pieceSize` at a time.
+    /// Calls `body` with the bytes in order, in pieces of `pieceSize` (the last one shorter).
     func read(pieceSize: Int = 256 << 10, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        guard let file else { return try memory.withUnsafeBytes { try body($0) } }
+        guard let file else {
+            return try memory.withUnsafeBytes { all in
+                for start in stride(from: 0, to: all.count, by: pieceSize) {
+                    try body(UnsafeRawBufferPointer(rebasing: all[start..<min(start + pieceSize, all.count)]))
+                }
+            }
+        }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceSize, alignment: 64)
         defer { buffer.deallocate() }
         var offset = 0
         while offset < count {
-            let n = try file.pread(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(pieceSize, count - offset)]), at: Int64(offset))
-            guard n > 0 else { throw ArchiveError(.io, "the index spool ended early (\(offset) of \(count) bytes)") }
-            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            offset += n
+            let piece = min(pieceSize, count - offset)
+            let n = try file.pread(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<piece]), at: Int64(offset))
+            guard n == piece else { throw ArchiveError(.io, "a spool file ended early (\(offset + n) of \(count) bytes)") }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<piece]))
+            offset += piece
         }
     }
 }
@@ -61,21 +71,10 @@ enum IndexImage {
                 try bytes.withUnsafeBytes { try decompressor.decompress($0, into: image, what: "index") }
             }
         }
-        // A named file, because SQLite opens files by name (and resolves /proc/self/fd links to
-        // the name of the deleted file); 0600, created exclusively, removed on a signal, and
-        // unlinked as soon as SQLite has it open, so it outlives kseal only after a SIGKILL.
-        let directory = ProcessEnvironment.temporaryDirectory
-        let name = ".kseal-index-\(getpid())-\(TemporaryFiles.suffix())"
-        let path = directory + "/" + name
-        let parent = try SystemFile.open(directory, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        let token = TemporaryFiles.register(path)
-        defer {
-            _ = unlink(path)
-            TemporaryFiles.unregister(token)
-        }
-        let file = try SystemFile.open(at: parent, name: Array(name.utf8), flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600,
-                                       shownAs: directory)
-        try decompressor.decompressStream(expected: plainLength, what: "index", input: { try compressed.read($0) }, output: { try file.writeAll($0) })
-        return try Database.open(imageAt: path)
+        let scratch = try NamedScratchFile(in: ProcessEnvironment.temporaryDirectory)
+        defer { scratch.unlink() }
+        try decompressor.decompressStream(expected: plainLength, what: "index", input: { try compressed.read($0) },
+                                          output: { try scratch.file.writeAll($0) })
+        return try Database.open(imageAt: scratch.path)
     }
 }

@@ -8,8 +8,8 @@ private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 /// One SQLite connection, closed when the object goes away.
 ///
-/// kseal only ever opens two kinds of database: a fresh in-memory one it builds during create,
-/// and one deserialized from bytes that were authenticated first.
+/// kseal only ever opens two kinds of database: a fresh one it builds during create (in a
+/// scratch file), and an image of bytes that were authenticated first.
 final class Database {
     private(set) var handle: OpaquePointer?
     /// The process's SQLite heap limit before this reader set its own, restored on close.
@@ -42,6 +42,24 @@ final class Database {
         try connect(":memory:", flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY) {
             ArchiveError(.internal, "sqlite: cannot open an in-memory database (\($0))")
         }
+    }
+
+    /// Pages the index builder keeps in memory (KiB): beyond, SQLite writes them to its file.
+    static let builderCacheKiB = 4096
+
+    /// A new database in the empty file at `path`, for the index builder: no journal, no syncs
+    /// (a failed create discards the file), an exclusive lock and a bounded page cache, so a
+    /// large tree's index is on disk, not in memory. The file is open when this returns, so the
+    /// caller may unlink it.
+    static func build(at path: String) throws -> Database {
+        let database = try connect(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW) {
+            ArchiveError(.io, "sqlite: cannot open the index being built, \(path) (\($0))")
+        }
+        for pragma in ["journal_mode = OFF", "synchronous = OFF", "locking_mode = EXCLUSIVE", "cache_size = -\(builderCacheKiB)", "temp_store = FILE"] {
+            try database.execute("PRAGMA " + pragma)
+        }
+        _ = try database.prepare("SELECT count(*) FROM sqlite_schema").step()
+        return database
     }
 
     /// Opens an authenticated database image read-only, from memory: no file, no journal.

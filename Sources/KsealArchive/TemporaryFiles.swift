@@ -62,3 +62,39 @@ public enum TemporaryFiles {
         return bytes.map { String($0, radix: 16) }.joined()
     }
 }
+
+/// A temporary file that SQLite opens by name (it cannot open an unnamed one: it resolves
+/// /proc/self/fd links to the deleted file's name): `.kseal-index-PID-RANDOM` in `directory`,
+/// created exclusively with mode 0600 and removed on a signal. The caller calls ``unlink()``
+/// as soon as SQLite has it open, so it outlives kseal only after a SIGKILL, and keeps `file`
+/// to read it through.
+final class NamedScratchFile {
+    let path: String
+    let file: SystemFile
+    private var token: Int?
+    private var linked = true
+
+    init(in directory: String) throws {
+        let name = ".kseal-index-\(getpid())-\(TemporaryFiles.suffix())"
+        path = directory + "/" + name
+        let parent = try SystemFile.open(directory, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        token = TemporaryFiles.register(path)
+        do {
+            file = try SystemFile.open(at: parent, name: Array(name.utf8), flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600,
+                                       shownAs: directory)
+        } catch {
+            TemporaryFiles.unregister(token)
+            throw error
+        }
+    }
+
+    deinit { unlink() }
+
+    /// Removes the name (the file lives on while open). Idempotent.
+    func unlink() {
+        guard linked else { return }
+        linked = false
+        _ = Glibc.unlink(path)
+        TemporaryFiles.unregister(token)
+    }
+}

@@ -39,6 +39,36 @@ final class ZstdCompressor {
 
     static func bound(_ size: Int) -> Int { ZSTD_compressBound(size) }
 
+    /// Compresses `count` bytes that arrive in pieces into one frame, handing the output on in
+    /// pieces: the index of a large tree, without holding it. The frame is the one
+    /// ``compress(_:into:)`` makes of the same bytes: the size is pledged, so the header records
+    /// it and the parameters adapt to it in the same way (`ZstdStreamTests` compares the two).
+    /// - Parameters:
+    ///   - input: calls its argument with each piece of input, in order; `count` bytes in all.
+    ///   - output: takes each piece of output, in order.
+    func compressStream(count: Int, input: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+                        output: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try check(ZSTD_CCtx_reset(context, ZSTD_reset_session_only), "reset")
+        try check(ZSTD_CCtx_setPledgedSrcSize(context, UInt64(count)), "pledge \(count) bytes")
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ZSTD_CStreamOutSize(), alignment: 64)
+        defer { buffer.deallocate() }
+        // Runs libzstd until the piece is consumed and, at the end, until the frame is flushed.
+        func run(_ piece: UnsafeRawBufferPointer, _ directive: ZSTD_EndDirective) throws {
+            var source = ZSTD_inBuffer(src: piece.baseAddress, size: piece.count, pos: 0)
+            var pending = 1
+            while source.pos < source.size || (directive == ZSTD_e_end && pending != 0) {
+                var target = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
+                pending = ZSTD_compressStream2(context, &target, &source, directive)
+                try check(pending, "compress")
+                if target.pos > 0 { try output(UnsafeRawBufferPointer(rebasing: buffer[0..<target.pos])) }
+            }
+        }
+        try withoutActuallyEscaping(run) { run in
+            try input { try run($0, ZSTD_e_continue) }
+            try run(UnsafeRawBufferPointer(start: nil, count: 0), ZSTD_e_end)
+        }
+    }
+
     private func check(_ code: Int, _ what: String) throws {
         if ZSTD_isError(code) != 0 {
             throw ArchiveError(.internal, "zstd: cannot \(what): \(String(cString: ZSTD_getErrorName(code)))")

@@ -106,7 +106,7 @@ final class IndexV2Tests: XCTestCase {
                              extras: IndexBuilder.Extras(device: DeviceNumber(major: 4, minor: 1)))
         let (plainLength, compressed) = try builder.finish(compressor: ZstdCompressor(level: 3))
         var image = [UInt8](repeating: 0, count: plainLength)
-        try compressed.withUnsafeBytes { input in
+        try XCTUnwrap(compressed.inMemory).withUnsafeBytes { input in
             try image.withUnsafeMutableBytes { try ZstdDecompressor(windowLogMax: 27).decompress(input, into: $0, what: "index") }
         }
         let scratch = try ScratchDirectory()

@@ -60,6 +60,31 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(try reader.index.allEntries().map { String(decoding: $0.path, as: UTF8.self) }, ["f"])
     }
 
+    /// Inputs that overlap add each path once, whichever comes first, and warn about the rest.
+    func testOverlappingInputsAddEachPathOnce() throws {
+        let scratch = try ScratchDirectory()
+        try shell("cd '\(scratch.path)' && mkdir -p a/b && echo f > a/b/f && echo c > a/c")
+        let cases: [([String], [String], Int)] = [
+            (["a", "a/b"], ["a", "a/b", "a/b/f", "a/c"], 1),
+            (["a/b", "a"], ["a/b", "a/b/f", "a", "a/c"], 1),
+            (["a", "./a/"], ["a", "a/b", "a/b/f", "a/c"], 1),
+            ([".", "a/c"], ["a", "a/b", "a/b/f", "a/c"], 1),
+            (["a/b/f", "a/b", "a/b/f"], ["a/b/f", "a/b"], 2),
+            (["a/c", "a/b"], ["a/c", "a/b", "a/b/f"], 0),
+        ]
+        for (inputs, expected, warnings) in cases {
+            let previous = FileManager.default.currentDirectoryPath
+            _ = FileManager.default.changeCurrentDirectoryPath(scratch.path)
+            var warned: [String] = []
+            _ = try ArchiveWriter.create(paths: inputs.map { Array($0.utf8) }, destination: .file("o.kseal"), keyFile: Fixture.key,
+                                         backend: UserspaceBackend(), warn: { warned.append($0) })
+            _ = FileManager.default.changeCurrentDirectoryPath(previous)
+            let reader = try ArchiveReader(.file(scratch.path + "/o.kseal"), keyFile: Fixture.key, backend: UserspaceBackend())
+            XCTAssertEqual(try reader.index.allEntries().map { String(decoding: $0.path, as: UTF8.self) }, expected, "\(inputs)")
+            XCTAssertEqual(warned.filter { $0.contains("already added") }.count, warnings, "\(inputs): \(warned)")
+        }
+    }
+
     /// Real trees found on the machine, copied first so nothing changes under the test.
     func testRealTrees() throws {
         let scratch = try ScratchDirectory()
@@ -76,7 +101,8 @@ final class RoundTripTests: XCTestCase {
         let scratch = try ScratchDirectory()
         let tree = try scratch.sub("big")
         // 320 MiB: incompressible megabytes interleaved with compressible ones, written in pieces.
-        let handle = try FileHandle(forWritingTo: { FileManager.default.createFile(atPath: tree + "/large", contents: nil); return URL(fileURLWithPath: tree + "/large") }())
+        XCTAssertTrue(FileManager.default.createFile(atPath: tree + "/large", contents: nil))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: tree + "/large"))
         var random = TestRandom(seed: 1234)
         for i in 0..<320 {
             handle.write(Data(i % 3 == 0 ? [UInt8](repeating: UInt8(i % 251), count: 1 << 20) : random.bytes(1 << 20)))

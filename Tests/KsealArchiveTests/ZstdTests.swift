@@ -62,4 +62,28 @@ final class ZstdStreamTests: XCTestCase {
             XCTAssertThrowsError(try stream(bad, expected: expected), what) { XCTAssertEqual(($0 as? ArchiveError)?.code, .damaged, "\(what): \($0)") }
         }
     }
+
+    /// The streaming encoder of large indexes writes the frame the one-call encoder writes, for
+    /// any way the input is cut (so a built index's bytes do not depend on its size).
+    func testStreamingCompressionMakesTheOneCallFrame() throws {
+        var random = SystemRandomNumberGenerator()
+        // Over the 2^22 bytes where level 3's parameters stop adapting to the size, text-like with
+        // random bytes sprinkled in; and a vector-sized one.
+        let large = (0..<(9 << 19) + 17).map { i in UInt8(truncatingIfNeeded: i % 97 == 0 ? Int(random.next() as UInt8) : (i / 5) % 53) }
+        for (plain, pieces) in [(large, [1000, 64 << 10, 1 << 20, large.count]), (Array(large.prefix(30_000)), [1, 4096, 30_000])] {
+            let compressor = try ZstdCompressor(level: 3)
+            let expected = try compressor.compress(plain)
+            for piece in pieces {
+                var frame: [UInt8] = []
+                try compressor.compressStream(count: plain.count, input: { body in
+                    try plain.withUnsafeBytes { all in
+                        for start in stride(from: 0, to: all.count, by: piece) {
+                            try body(UnsafeRawBufferPointer(rebasing: all[start..<min(start + piece, all.count)]))
+                        }
+                    }
+                }, output: { frame += $0 })
+                XCTAssertEqual(frame, expected, "\(plain.count) bytes in pieces of \(piece)")
+            }
+        }
+    }
 }

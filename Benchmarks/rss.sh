@@ -22,6 +22,7 @@ work=${KSEAL_RSS_DIR:-/tmp/kseal-rss}
 mkdir -p "$work"
 [ -f "$work/key" ] || "$kseal" keygen -o "$work/key" 2>/dev/null
 export KSEAL_KEY_FILE="$work/key"
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }  # KiB as MiB, one decimal
 measure() {  # measure COMMAND...: prints "SECONDS KIB"
     /usr/bin/time -o "$work/timing" -f "%e %M" "$@" > /dev/null
     cat "$work/timing"
@@ -37,7 +38,7 @@ if [ $device = 1 ]; then
     done
     cat > "$work/guest.sh" <<GUEST
 set -e
-$(declare -f measure)
+$(declare -f measure mib)
 work="$work"
 for count in $*; do
     out=\$TMPDIR/out\$count; mkdir "\$out"
@@ -45,7 +46,7 @@ for count in $*; do
     read -r es ek <<< "\$(measure "$bin" extract -q -k "$work/key" "$work/files\$count.kseal" -C "\$out")"
     [ "\$(find "\$out/corpus" -type f | wc -l)" = \$count ] || { echo "FAILED: \$count files expected"; exit 1; }
     rm -rf "\$out"
-    echo "| \$count | device (kernel-only, static), Linux \$(uname -r) | - | \$((vk / 1024)) MiB | \$((ek / 1024)) MiB |"
+    echo "| \$count | device (kernel-only, static), Linux \$(uname -r) | - | \$(mib \$vk) | \$(mib \$ek) |"
 done
 GUEST
     echo "| files | build | create | verify | extract |"
@@ -63,6 +64,6 @@ for count in "$@"; do
     read -r _ ek <<< "$(measure "$kseal" extract -q --crypto userspace "$archive" -C "$out")"
     diff -r "$corpus/corpus" "$out/corpus" > /dev/null || { echo "FAILED: extracted tree differs ($count files)"; exit 1; }
     index=$("$kseal" info -q --crypto userspace "$archive" | awk '/^index:/ { printf "%.1f MiB", $2 / 1048576 }')
-    echo "| $count | host (release, user space) | $((ck / 1024)) MiB | $((vk / 1024)) MiB | $((ek / 1024)) MiB | $index |"
+    echo "| $count | host (release, user space) | $(mib $ck) | $(mib $vk) | $(mib $ek) | $index |"
     rm -rf "$out" "$archive"
 done

@@ -146,7 +146,11 @@ public final class ArchiveReader {
     }
 
     /// Reads the frames that follow, in order.
-    /// - Parameter opening: the frames to authenticate and decode; nil for all. The others are
-    ///   only read past.
-    public func frames(opening: Set<Int>? = nil) throws -> FrameReader { try FrameReader(self, opening: opening) }
+    /// - Parameters:
+    ///   - opening: the frames to authenticate and decode; nil for all. The others are only read past.
+    ///   - keepingPlaintext: whether ``FrameReader/plain`` is wanted; without it, frames are
+    ///     checked and their plaintext dropped, in less memory (verify).
+    public func frames(opening: Set<Int>? = nil, keepingPlaintext: Bool = true) throws -> FrameReader {
+        try FrameReader(self, opening: opening, keepingPlaintext: keepingPlaintext)
+    }
 }

@@ -21,8 +21,9 @@ final class TargetDirectory {
     /// Directories reached, by archive path: the descriptor and the real path (components below
     /// the root, symlinks resolved) that followed links make differ from the archive path.
     private var parents: [[UInt8]: (file: SystemFile, real: [[UInt8]])] = [:]
-    /// Real paths of the directories already swept of part files.
-    private var swept: Set<[[UInt8]]> = []
+    /// Real paths of the directories already swept of part files, '/'-joined (one allocation
+    /// each, as there is one for every directory extraction reaches).
+    private var swept: Set<[UInt8]> = []
     /// Symlinks followed in one walk at most, as the kernel's own limit (ELOOP).
     private static let maxLinks = 40
 
@@ -86,7 +87,8 @@ final class TargetDirectory {
             switch directory.open(name, flags: flags, shownAs: display(shownAs)) {
             case .success(let opened):
                 // Directories this run made (attempt 1) hold no one else's parts.
-                if swept.insert(real + [name]).inserted && attempt == 0 { PartFiles.sweep(opened) }
+                let realPath = Array((real + [name]).joined(separator: [UInt8(ascii: "/")]))
+                if swept.insert(realPath).inserted && attempt == 0 { PartFiles.sweep(opened) }
                 return (opened, real + [name])
             case .failure(let failure):
                 errno = failure

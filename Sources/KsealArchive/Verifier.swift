@@ -20,7 +20,7 @@ public enum Verifier {
     /// - Parameter progress: told the bytes of every chunk checked, against the total.
     public static func verify(_ reader: ArchiveReader, progress: ProgressMeter? = nil) throws -> VerifyReport {
         var report = VerifyReport()
-        let frames = try reader.frames()
+        let frames = try reader.frames(keepingPlaintext: false)
         frames.progress = progress
         progress?.total = reader.index.uniqueBytes
         var failures: [Int: String] = [:]

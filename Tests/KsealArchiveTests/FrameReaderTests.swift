@@ -20,22 +20,23 @@ final class FrameReaderTests: XCTestCase {
         for damaged in [3, 4, 17] { bytes[regions.frames[damaged].lowerBound + 9] ^= 0x20 }
         let cut = regions.frames[22].lowerBound + 5
         try Fixture.write(Array(bytes.prefix(cut)), to: archive)
-        for workers in [1, 2, 3, 5] {
+        // With plaintexts kept (extract) and without (verify: each worker's scratch).
+        for (workers, keeping) in [(1, true), (2, true), (3, true), (5, true), (1, false), (2, false), (3, false)] {
             let reader = try ArchiveReader(.file(archive), keyFile: Fixture.key, backend: UserspaceBackend())
-            let frames = try FrameReader(reader, opening: nil, workers: workers)
+            let frames = try FrameReader(reader, opening: nil, keepingPlaintext: keeping, workers: workers)
             var outcome: [String] = []
             for ordinal in 0..<reader.index.chunkCount {
                 do {
                     let count = try frames.next()
                     let expected = content[(ordinal * 131_072)..<min((ordinal + 1) * 131_072, content.count)]
-                    outcome.append(Array(frames.plain[0..<count]) == Array(expected) ? "ok" : "WRONG")
+                    outcome.append(!keeping && count == expected.count || keeping && Array(frames.plain[0..<count]) == Array(expected) ? "ok" : "WRONG")
                 } catch let error as ArchiveError {
                     outcome.append(error.message.contains("truncated") ? "missing" : "damaged")
                 }
             }
             var expected = [String](repeating: "ok", count: 22) + [String](repeating: "missing", count: 4)
             for damaged in [3, 4, 17] { expected[damaged] = "damaged" }
-            XCTAssertEqual(outcome, expected, "\(workers) workers")
+            XCTAssertEqual(outcome, expected, "\(workers) workers, keeping plaintexts: \(keeping)")
             XCTAssertEqual(frames.firstMissing, 22)
         }
     }

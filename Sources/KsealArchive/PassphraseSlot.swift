@@ -52,7 +52,7 @@ enum PassphraseSlot {
     static func wrap(dataKey: [UInt8], passphrase: Passphrase, cost: ScryptCost, salt: [UInt8], header: ArchiveHeader, slotIndex: UInt16,
                      backend: any CryptoBackend) throws -> KeySlot {
         precondition(salt.count == 16 && header.version == .v2)
-        var kek = try wrappingKey(passphrase, cost: cost, salt: salt, header: header)
+        var kek = try wrappingKey(passphrase, cost: cost, salt: salt, header: header, backend: backend)
         defer { wipe(&kek) }
         let aad = slotAAD(header: header, slotIndex: slotIndex, kind: KeySlotKind.passphrase.rawValue)
         let sealed = try backend.aes256GCM(key: kek).makeContext().seal(dataKey, nonce: counterNonce(UInt64(slotIndex)), aad: aad)
@@ -68,7 +68,7 @@ enum PassphraseSlot {
             throw ArchiveError(.unsupported, "passphrase slot \(slotIndex) asks scrypt for N=2^\(cost.log2N), r=\(cost.r), p=\(cost.p) "
                 + "(\(cost.memory >> 20) MiB); kseal opens at most \(ScryptCost.maxMemory >> 20) MiB, p ≤ \(ScryptCost.maxP)")
         }
-        var kek = try wrappingKey(passphrase, cost: cost, salt: Array(slot.body[4..<20]), header: header)
+        var kek = try wrappingKey(passphrase, cost: cost, salt: Array(slot.body[4..<20]), header: header, backend: backend)
         defer { wipe(&kek) }
         let aad = slotAAD(header: header, slotIndex: slotIndex, kind: slot.kind)
         do {
@@ -79,10 +79,10 @@ enum PassphraseSlot {
     }
 
     /// KEK = scrypt(passphrase, "kseal/v2/slot/passphrase" ‖ archive_id ‖ salt, N, r, p, 32).
-    private static func wrappingKey(_ passphrase: Passphrase, cost: ScryptCost, salt: [UInt8], header: ArchiveHeader) throws -> [UInt8] {
+    private static func wrappingKey(_ passphrase: Passphrase, cost: ScryptCost, salt: [UInt8], header: ArchiveHeader, backend: any CryptoBackend) throws -> [UInt8] {
         let fullSalt = Array("kseal/v2/slot/passphrase".utf8) + header.archiveID + salt
         do {
-            return try Scrypt.deriveKey(passphrase: passphrase.bytes, salt: fullSalt, log2N: cost.log2N, r: cost.r, p: cost.p)
+            return try Scrypt.deriveKey(passphrase: passphrase.bytes, salt: fullSalt, log2N: cost.log2N, r: cost.r, p: cost.p, backend: backend)
         } catch let error as CryptoError {
             throw ArchiveError.crypto(error, "deriving the passphrase key")
         }

@@ -64,10 +64,11 @@ public enum TemporaryFiles {
 }
 
 /// A temporary file that SQLite opens by name (it cannot open an unnamed one: it resolves
-/// /proc/self/fd links to the deleted file's name): `.kseal-index-PID-RANDOM` in `directory`,
-/// created exclusively with mode 0600 and removed on a signal. The caller calls ``unlink()``
-/// as soon as SQLite has it open, so it outlives kseal only after a SIGKILL, and keeps `file`
-/// to read it through.
+/// /proc/self/fd links to the deleted file's name): a part name (``PartFiles``) in `directory`,
+/// created exclusively with mode 0600, locked as parts are, and removed on a signal. The caller
+/// calls ``unlink()`` as soon as SQLite has it open, so it outlives kseal only after a SIGKILL
+/// in that moment; the next writer in the directory then sweeps it, as any abandoned part. The
+/// caller keeps `file` to read it through.
 final class NamedScratchFile {
     let path: String
     let file: SystemFile
@@ -75,17 +76,18 @@ final class NamedScratchFile {
     private var linked = true
 
     init(in directory: String) throws {
-        let name = ".kseal-index-\(getpid())-\(TemporaryFiles.suffix())"
-        path = directory + "/" + name
+        let name = PartFiles.name()
+        path = directory + "/" + String(decoding: name, as: UTF8.self)
         let parent = try SystemFile.open(directory, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         token = TemporaryFiles.register(path)
         do {
-            file = try SystemFile.open(at: parent, name: Array(name.utf8), flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600,
+            file = try SystemFile.open(at: parent, name: name, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600,
                                        shownAs: directory)
         } catch {
             TemporaryFiles.unregister(token)
             throw error
         }
+        PartFiles.claim(file)
     }
 
     deinit { unlink() }

@@ -3,16 +3,17 @@ import Crypto
 import CryptoExtras
 #endif
 
-/// scrypt (RFC 7914), the memory-hard function behind passphrase key slots, in user space
-/// (swift-crypto): the kernel has no scrypt, so the kernel-only build cannot open passphrase slots.
+/// scrypt (RFC 7914), the memory-hard function behind passphrase key slots: through
+/// swift-crypto, or in the kernel-only build in Swift (``ScryptCore``) on the backend's HMAC,
+/// since the kernel has no scrypt.
 public enum Scrypt {
     /// Bytes of memory one derivation takes: 128 · r · N.
     public static func memory(log2N: Int, r: Int) -> Int { 128 * r << log2N }
 
     /// 32 bytes from `passphrase` and `salt` with cost N = 2^log2N, block size r, parallelism p.
-    /// - Throws: ``CryptoError`` `.invalidArgument` for parameters scrypt does not take;
-    ///   `.unavailable` in the kernel-only build.
-    public static func deriveKey(passphrase: [UInt8], salt: [UInt8], log2N: Int, r: Int, p: Int) throws -> [UInt8] {
+    /// - Parameter backend: gives PBKDF2's HMAC-SHA256 in the kernel-only build.
+    /// - Throws: ``CryptoError`` `.invalidArgument` for parameters scrypt does not take.
+    public static func deriveKey(passphrase: [UInt8], salt: [UInt8], log2N: Int, r: Int, p: Int, backend: any CryptoBackend) throws -> [UInt8] {
         guard (1...30).contains(log2N), r >= 1, p >= 1 else { throw CryptoError(.invalidArgument, "scrypt parameters N=2^\(log2N), r=\(r), p=\(p)") }
 #if UserspaceCrypto
         do {
@@ -23,7 +24,14 @@ public enum Scrypt {
             throw CryptoError(.failure, "scrypt failed: \(error)")
         }
 #else
-        throw CryptoError(.unavailable, "passphrases need scrypt, which the kernel does not have, and this kseal is the kernel-only build; open the archive with a key")
+        return try deriveKeyInSwift(passphrase: passphrase, salt: salt, log2N: log2N, r: r, p: p, backend: backend)
 #endif
+    }
+
+    /// The same derivation always in Swift on `backend`'s HMAC, as the kernel-only build makes
+    /// it: for kseal-bench and the tests that hold it to swift-crypto.
+    public static func deriveKeyInSwift(passphrase: [UInt8], salt: [UInt8], log2N: Int, r: Int, p: Int, backend: any CryptoBackend) throws -> [UInt8] {
+        guard (1...30).contains(log2N), r >= 1, p >= 1 else { throw CryptoError(.invalidArgument, "scrypt parameters N=2^\(log2N), r=\(r), p=\(p)") }
+        return try ScryptCore.deriveKey(passphrase: passphrase, salt: salt, log2N: log2N, r: r, p: p, length: 32) { try backend.makeHMACSHA256(key: $0) }
     }
 }

@@ -142,14 +142,23 @@ extension Bench {
 }
 
 extension Bench {
-    /// What opening a passphrase slot costs at each N (r = 8, p = 1; kseal writes N = 2^16).
+    /// What opening a passphrase slot costs at each N (r = 8, p = 1; kseal writes N = 2^16):
+    /// as this build derives it (swift-crypto, or Swift in the kernel-only build), and in Swift
+    /// on the chosen backend's HMAC.
     static func scrypt() throws {
-        print("log2N  memory MiB   ms/derivation")
+        let selection = try CryptoBackends.select(options.backends.count == 1 ? options.backends[0] : .auto)
+        let backend = selection.backend
+        print("log2N  memory MiB   ms/derivation   ms in Swift (HMAC: \(selection.summary))")
+        let passphrase = Array("correct horse".utf8), salt = [UInt8](repeating: 1, count: 72)
         for log2N in 14...18 {
-            let result = try measure(seconds: 0, fixedCount: min(options.count, 5)) { _ in
-                _ = try Scrypt.deriveKey(passphrase: Array("correct horse".utf8), salt: [UInt8](repeating: 1, count: 72), log2N: log2N, r: 8, p: 1)
+            let built = try measure(seconds: 0, fixedCount: min(options.count, 5)) { _ in
+                _ = try Scrypt.deriveKey(passphrase: passphrase, salt: salt, log2N: log2N, r: 8, p: 1, backend: backend)
             }
-            print(pad(String(log2N), 6), pad(String(Scrypt.memory(log2N: log2N, r: 8) >> 20), 12), String(format: "%8.1f", result.elapsed / Double(result.ops) * 1e3))
+            let swift = try measure(seconds: 0, fixedCount: min(options.count, 5)) { _ in
+                _ = try Scrypt.deriveKeyInSwift(passphrase: passphrase, salt: salt, log2N: log2N, r: 8, p: 1, backend: backend)
+            }
+            print(pad(String(log2N), 6), pad(String(Scrypt.memory(log2N: log2N, r: 8) >> 20), 12),
+                  String(format: "%8.1f        %8.1f", built.elapsed / Double(built.ops) * 1e3, swift.elapsed / Double(swift.ops) * 1e3))
         }
     }
 }

@@ -19,7 +19,7 @@ enum Usage {
       -k, --key-file PATH      a 32-byte key file (repeatable; default $KSEAL_KEY_FILE)
       --key-keyring KEY        a key the kernel holds, by description or serial (repeatable)
       --passphrase, --passphrase-file PATH
-                               a passphrase (\(Build.hasUserspaceBackend ? "on the terminal, or a file's first line" : "refused: this build has no scrypt"))
+                               a passphrase, on the terminal or a file's first line
       --trust PATH             trust archives signed by this public key (repeatable)
       --trust-dir DIR          trust every *.pub key in DIR (default /etc/kseal/trusted.d)
       --crypto auto|kernel|userspace

@@ -40,7 +40,7 @@ final class KeySlotTests: XCTestCase {
         XCTAssertEqual(Array(body[0..<4]), [10, 8, 1, 0])
         let backend = UserspaceBackend()
         let kek = try Scrypt.deriveKey(passphrase: Array("correct horse battery staple".utf8),
-                                       salt: Array("kseal/v2/slot/passphrase".utf8) + Array(bytes[16..<48]) + Array(body[4..<20]), log2N: 10, r: 8, p: 1)
+                                       salt: Array("kseal/v2/slot/passphrase".utf8) + Array(bytes[16..<48]) + Array(body[4..<20]), log2N: 10, r: 8, p: 1, backend: backend)
         let aad = Array("kseal/v2/slot".utf8) + Array(bytes[0..<48]) + [2, 0, 2, 0]
         var nonce = [UInt8](repeating: 0, count: 12)
         nonce[11] = 2

@@ -28,6 +28,29 @@ enum BackendChecks {
         }
     }
 
+    /// scrypt in Swift on this backend's HMAC (the kernel-only build's) gives RFC 7914's keys (their
+    /// first 32 bytes: PBKDF2's output is a prefix of a longer one), for the vectors whose work,
+    /// p · N, is at most `maxWork` (the harness's debug build under emulation is slow); then the
+    /// same as swift-crypto on random inputs, passphrases longer than HMAC's block included.
+    static func scrypt(_ backend: any CryptoBackend, maxWork: Int, randomCases: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        var checked = 0
+        for v in try Vectors.load("scrypt.json", as: [Vectors.Scrypt].self) where v.p << v.log2N <= maxWork {
+            let key = try Scrypt.deriveKeyInSwift(passphrase: hex(v.passphrase), salt: hex(v.salt), log2N: v.log2N, r: v.r, p: v.p, backend: backend)
+            XCTAssertEqual(key.hexString, String(v.key.prefix(64)), "\(backend.kind): \(v.source)", file: file, line: line)
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 0, "no scrypt vector within the work limit", file: file, line: line)
+        var random = TestRandom(seed: 77)
+        let oracle = UserspaceBackend()
+        for i in 0..<randomCases {
+            let passphrase = random.bytes(1 + Int(random.next() % 100)), salt = random.bytes(Int(random.next() % 90))
+            let log2N = 1 + Int(random.next() % 8), r = 1 + Int(random.next() % 3), p = 1 + Int(random.next() % 2)
+            XCTAssertEqual(try Scrypt.deriveKeyInSwift(passphrase: passphrase, salt: salt, log2N: log2N, r: r, p: p, backend: backend),
+                           try Scrypt.deriveKey(passphrase: passphrase, salt: salt, log2N: log2N, r: r, p: p, backend: oracle),
+                           "\(backend.kind): case \(i), N=2^\(log2N) r=\(r) p=\(p), \(passphrase.count)-byte passphrase", file: file, line: line)
+        }
+    }
+
     /// Streaming a message in uneven pieces gives the one-shot digest, and the context is reusable.
     static func streaming(_ backend: any CryptoBackend, file: StaticString = #filePath, line: UInt = #line) throws {
         var random = TestRandom(seed: 7)

@@ -25,6 +25,11 @@ enum Vectors {
         let length: Int
     }
 
+    struct Scrypt: Decodable {
+        let source, passphrase, salt, key: String
+        let log2N, r, p: Int
+    }
+
     static func load<T: Decodable>(_ name: String, as: [T].Type = [T].self) throws -> [T] {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors/\(name)")
         return try JSONDecoder().decode([T].self, from: Data(contentsOf: url))

@@ -63,6 +63,28 @@ final class ByteSource {
         return bytes
     }
 
+    /// For a regular file: takes the next `count` bytes (fewer where the file ends) as a region
+    /// the caller reads itself with `pread`, from any thread, at `fileOffset + i` for the region's
+    /// byte `buffered + i`; the first `buffered` bytes, already read ahead, are copied into
+    /// `target` here. The source then continues after the region. Nil for a pipe, which only
+    /// reads in order (nothing is taken then).
+    func takeRegion(_ count: Int, copyingBufferedInto target: UnsafeMutableRawBufferPointer) throws -> (file: SystemFile, fileOffset: Int64, buffered: Int, available: Int)? {
+        let status = try file.status()
+        guard case .regular = status.kind else { return nil }
+        let buffered = min(end - start, count)
+        (target.baseAddress!).copyMemory(from: buffer.baseAddress! + start, byteCount: buffered)
+        start += buffered
+        // Where the file's own position is: after what the buffer holds.
+        let fileOffset = offset + Int64(buffered) + Int64(end - start)
+        let available = buffered + Int(max(0, min(Int64(count - buffered), status.size - fileOffset)))
+        if available > buffered {
+            // Nothing else is buffered when the region goes beyond the buffer.
+            try file.seek(to: fileOffset + Int64(available - buffered))
+        }
+        offset += Int64(available)
+        return (file, fileOffset, buffered, available)
+    }
+
     /// True when no byte is left.
     func isAtEnd() throws -> Bool {
         if start < end { return false }

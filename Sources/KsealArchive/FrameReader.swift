@@ -172,12 +172,17 @@ public final class FrameReader: @unchecked Sendable {
         stage!.start { [self] in fill(batch) }
     }
 
-    /// On the stage: reads the batch's frames (one read) and decodes them in parallel.
+    /// On the stage: reads the batch's frames and decodes them in parallel. From a regular file
+    /// each worker reads its own frames (`pread`), so reading is spread over the cores and a
+    /// frame that is not opened is not read at all; from a pipe the batch is one read first.
     private func fill(_ batch: FrameBatch) {
         var available = 0
+        var region: (file: SystemFile, fileOffset: Int64, buffered: Int, available: Int)?
         if stageTruncation == nil {
             do {
-                available = try reader.source.readAvailable(into: UnsafeMutableRawBufferPointer(rebasing: batch.sealed[0..<batch.sealedBytes]))
+                let target = UnsafeMutableRawBufferPointer(rebasing: batch.sealed[0..<batch.sealedBytes])
+                region = try reader.source.takeRegion(batch.sealedBytes, copyingBufferedInto: target)
+                available = try region?.available ?? reader.source.readAvailable(into: target)
             } catch let error as ArchiveError {
                 batch.failure = error
                 return
@@ -201,7 +206,24 @@ public final class FrameReader: @unchecked Sendable {
         let decoders = decoders
         runInParallel(items: batch.count, workers: decoders.count) { w, i in
             let slot = batch.slots[i]
-            if slot.open, case .success = slot.result { decoders[w].decode(slot, in: batch) }
+            guard slot.open, case .success = slot.result else { return }
+            if let region { Self.read(slot, in: batch, from: region) }
+            if case .success = slot.result { decoders[w].decode(slot, in: batch) }
+        }
+    }
+
+    /// A worker's own read of its frame's bytes that were not read ahead.
+    private static func read(_ slot: FrameSlot, in batch: FrameBatch, from region: (file: SystemFile, fileOffset: Int64, buffered: Int, available: Int)) {
+        let start = max(slot.sealedOffset, region.buffered), end = slot.sealedOffset + slot.chunk!.sealedLength
+        guard start < end else { return }
+        do {
+            let got = try region.file.pread(into: UnsafeMutableRawBufferPointer(rebasing: batch.sealed[start..<end]),
+                                            at: region.fileOffset + Int64(start - region.buffered))
+            if got < end - start { slot.result = .failure(ArchiveError(.damaged, "frame \(slot.ordinal): the archive shrank while it was read")) }
+        } catch let error as ArchiveError {
+            slot.result = .failure(error)
+        } catch {
+            slot.result = .failure(ArchiveError(.io, "frame \(slot.ordinal): \(error)"))
         }
     }
 

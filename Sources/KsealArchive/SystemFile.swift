@@ -90,6 +90,7 @@ final class SystemFile {
 
     /// Moves the write position `count` bytes on, leaving a hole (format v2 zero runs).
     func skip(_ count: Int64) throws { _ = try system_lseek(descriptor, count, SEEK_CUR).orThrow("lseek", path) }
+    func seek(to offset: Int64) throws { _ = try system_lseek(descriptor, offset, SEEK_SET).orThrow("lseek", path) }
 
     /// Sets the file's length; growing it adds a hole.
     func setLength(_ length: Int64) throws { try system_ftruncate(descriptor, length).orThrow("ftruncate", path) }

@@ -48,14 +48,18 @@ final class Database {
     static let builderCacheKiB = 4096
 
     /// A new database in the empty file at `path`, for the index builder: no journal, no syncs
-    /// (a failed create discards the file), an exclusive lock and a bounded page cache, so a
-    /// large tree's index is on disk, not in memory. The file is open when this returns, so the
-    /// caller may unlink it.
+    /// (a failed create discards the file), no locks and a bounded page cache, so a large tree's
+    /// index is on disk, not in memory. The file is open when this returns, so the caller may
+    /// unlink it.
+    ///
+    /// No locks (`nolock=1`): the file is this process's alone, and SQLite's POSIX locks would
+    /// conflict with the part-file `flock` kseal holds on it where the file system emulates
+    /// `flock` with POSIX locks (NFS, 9p: "database is locked").
     static func build(at path: String) throws -> Database {
-        let database = try connect(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW) {
+        let database = try connect("file:\(percentEncoded(path))?nolock=1", flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOFOLLOW) {
             ArchiveError(.io, "sqlite: cannot open the index being built, \(path) (\($0))")
         }
-        for pragma in ["journal_mode = OFF", "synchronous = OFF", "locking_mode = EXCLUSIVE", "cache_size = -\(builderCacheKiB)", "temp_store = FILE"] {
+        for pragma in ["journal_mode = OFF", "synchronous = OFF", "cache_size = -\(builderCacheKiB)", "temp_store = FILE"] {
             try database.execute("PRAGMA " + pragma)
         }
         _ = try database.prepare("SELECT count(*) FROM sqlite_schema").step()

@@ -32,9 +32,6 @@ struct AddedPaths {
     private func isReachableLater(_ path: [UInt8]) -> Bool {
         guard !laterInputs.isEmpty else { return false }
         if laterInputs[[]] != nil || laterInputs[path] != nil { return true }
-        for (i, byte) in path.enumerated() where byte == UInt8(ascii: "/") && laterInputs[Array(path[..<i])] != nil {
-            return true
-        }
-        return false
+        return EntryPath.parents(of: path).contains { laterInputs[$0] != nil }
     }
 }

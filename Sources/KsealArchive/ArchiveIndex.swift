@@ -155,7 +155,7 @@ public final class ArchiveIndex: @unchecked Sendable {
 
     /// The chunk `ordinal` (0 ..< ``chunkCount``).
     public func chunk(_ ordinal: Int) throws -> ChunkRecord {
-        let query = try prepared(&chunkLookup, "SELECT plain_length, stored_length, compression, sha256, frame_offset FROM chunks WHERE ordinal = ?")
+        let query = try prepared(&chunkLookup, "SELECT \(ChunkCursor.columns) FROM chunks WHERE ordinal = ?")
         try query.bind([.integer(Int64(ordinal))])
         defer { query.reset() }
         guard try query.step() else { throw ArchiveError(.internal, "index: no chunk \(ordinal)") }
@@ -335,8 +335,11 @@ public final class EntryCursor {
 final class ChunkCursor {
     private let rows: Statement
 
+    /// The columns ``record(_:)`` reads, in its order.
+    static let columns = "plain_length, stored_length, compression, sha256, frame_offset"
+
     init(_ database: Database) throws {
-        rows = try database.prepare("SELECT plain_length, stored_length, compression, sha256, frame_offset FROM chunks ORDER BY ordinal")
+        rows = try database.prepare("SELECT \(Self.columns) FROM chunks ORDER BY ordinal")
     }
 
     func next() throws -> ChunkRecord? {
@@ -344,7 +347,7 @@ final class ChunkCursor {
         return Self.record(rows)
     }
 
-    /// A validated row (plain_length, stored_length, compression, sha256, frame_offset).
+    /// A validated row of ``columns``.
     static func record(_ row: Statement) -> ChunkRecord {
         let sha = row.blob(3)
         return ChunkRecord(plainLength: Int(row.int64(0)), storedLength: Int(row.int64(1)),

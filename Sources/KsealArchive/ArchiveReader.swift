@@ -63,12 +63,20 @@ final class ByteSource {
         return bytes
     }
 
-    /// For a regular file: takes the next `count` bytes (fewer where the file ends) as a region
-    /// the caller reads itself with `pread`, from any thread, at `fileOffset + i` for the region's
-    /// byte `buffered + i`; the first `buffered` bytes, already read ahead, are copied into
-    /// `target` here. The source then continues after the region. Nil for a pipe, which only
-    /// reads in order (nothing is taken then).
-    func takeRegion(_ count: Int, copyingBufferedInto target: UnsafeMutableRawBufferPointer) throws -> (file: SystemFile, fileOffset: Int64, buffered: Int, available: Int)? {
+    /// Bytes of a regular file taken by ``takeRegion(_:copyingBufferedInto:)``: the first
+    /// `buffered` were read ahead and copied; byte `buffered + i` is at `fileOffset + i` in
+    /// `file`, for `pread` from any thread; `available` in all (fewer than asked where the file ends).
+    struct Region {
+        let file: SystemFile
+        let fileOffset: Int64
+        let buffered: Int
+        let available: Int
+    }
+
+    /// For a regular file: takes the next `count` bytes as a ``Region`` the caller reads itself,
+    /// copying into `target` those already read ahead. The source then continues after the
+    /// region. Nil for a pipe, which only reads in order (nothing is taken then).
+    func takeRegion(_ count: Int, copyingBufferedInto target: UnsafeMutableRawBufferPointer) throws -> Region? {
         let status = try file.status()
         guard case .regular = status.kind else { return nil }
         let buffered = min(end - start, count)
@@ -82,7 +90,7 @@ final class ByteSource {
             try file.seek(to: fileOffset + Int64(available - buffered))
         }
         offset += Int64(available)
-        return (file, fileOffset, buffered, available)
+        return Region(file: file, fileOffset: fileOffset, buffered: buffered, available: available)
     }
 
     /// True when no byte is left.

@@ -177,7 +177,7 @@ public final class FrameReader: @unchecked Sendable {
     /// frame that is not opened is not read at all; from a pipe the batch is one read first.
     private func fill(_ batch: FrameBatch) {
         var available = 0
-        var region: (file: SystemFile, fileOffset: Int64, buffered: Int, available: Int)?
+        var region: ByteSource.Region?
         if stageTruncation == nil {
             do {
                 let target = UnsafeMutableRawBufferPointer(rebasing: batch.sealed[0..<batch.sealedBytes])
@@ -213,7 +213,7 @@ public final class FrameReader: @unchecked Sendable {
     }
 
     /// A worker's own read of its frame's bytes that were not read ahead.
-    private static func read(_ slot: FrameSlot, in batch: FrameBatch, from region: (file: SystemFile, fileOffset: Int64, buffered: Int, available: Int)) {
+    private static func read(_ slot: FrameSlot, in batch: FrameBatch, from region: ByteSource.Region) {
         let start = max(slot.sealedOffset, region.buffered), end = slot.sealedOffset + slot.chunk!.sealedLength
         guard start < end else { return }
         do {

@@ -109,15 +109,8 @@ final class IndexBuilder {
         let file = scratch.file
         let length = Int(try file.status().size)
         let compressed = Spool(limit: IndexImage.inMemoryLimit)
-        let pieceSize = 256 << 10
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceSize, alignment: 64)
-        defer { buffer.deallocate() }
         try compressor.compressStream(count: length, input: { body in
-            for offset in stride(from: 0, to: length, by: pieceSize) {
-                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(pieceSize, length - offset)])
-                guard try file.pread(into: piece, at: Int64(offset)) == piece.count else {
-                    throw ArchiveError(.io, "the index being built ended early, at \(offset) of \(length) bytes")
-                }
+            try file.readPieces(count: length, what: "the index being built") { piece, offset in
                 if offset == 0 { Self.normalizeHeader(piece) }
                 try body(UnsafeRawBufferPointer(piece))
             }

@@ -41,16 +41,7 @@ final class Spool {
                 }
             }
         }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceSize, alignment: 64)
-        defer { buffer.deallocate() }
-        var offset = 0
-        while offset < count {
-            let piece = min(pieceSize, count - offset)
-            let n = try file.pread(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<piece]), at: Int64(offset))
-            guard n == piece else { throw ArchiveError(.io, "a spool file ended early (\(offset + n) of \(count) bytes)") }
-            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<piece]))
-            offset += piece
-        }
+        try file.readPieces(count: count, pieceSize: pieceSize, what: "a spool file") { piece, _ in try body(UnsafeRawBufferPointer(piece)) }
     }
 }
 

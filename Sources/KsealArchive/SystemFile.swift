@@ -70,6 +70,21 @@ final class SystemFile {
         return total
     }
 
+    /// The first `count` bytes, in pieces of `pieceSize` (the last one shorter), each read into
+    /// one buffer and given to `body` with its offset (which may change it in place).
+    /// - Throws: ``ArchiveError`` `.io` when the file holds fewer bytes ("`what` ended early").
+    func readPieces(count: Int, pieceSize: Int = 256 << 10, what: String,
+                    _ body: (_ piece: UnsafeMutableRawBufferPointer, _ offset: Int) throws -> Void) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(pieceSize, max(count, 1)), alignment: 64)
+        defer { buffer.deallocate() }
+        for offset in stride(from: 0, to: count, by: pieceSize) {
+            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(pieceSize, count - offset)])
+            let got = try pread(into: piece, at: Int64(offset))
+            guard got == piece.count else { throw ArchiveError(.io, "\(what) ended early (\(offset + got) of \(count) bytes)") }
+            try body(piece, offset)
+        }
+    }
+
     func writeAll(_ buffer: UnsafeRawBufferPointer) throws {
         var total = 0
         while total < buffer.count {

@@ -96,7 +96,7 @@ final class NamedScratchFile {
     func unlink() {
         guard linked else { return }
         linked = false
-        _ = Glibc.unlink(path)
+        _ = system_unlink(path)  // best effort: a name left behind is a part the next writer sweeps
         TemporaryFiles.unregister(token)
     }
 }

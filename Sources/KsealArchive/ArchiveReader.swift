@@ -12,7 +12,7 @@ public enum ArchiveSource: Sendable {
 /// Sequential, buffered reads with exact lengths; running out is damage (truncation).
 final class ByteSource {
     private let file: SystemFile
-    private let buffer: UnsafeMutableRawBufferPointer
+    private var buffer: UnsafeMutableRawBufferPointer
     private var start = 0
     private var end = 0
     private(set) var offset: Int64 = 0
@@ -90,7 +90,37 @@ final class ByteSource {
             try file.seek(to: fileOffset + Int64(available - buffered))
         }
         offset += Int64(available)
+        dropReadAhead()
         return Region(file: file, fileOffset: fileOffset, buffered: buffered, available: available)
+    }
+
+    /// Once frames are read by region (``pread``), only the end marker is read through the buffer:
+    /// a small one is then enough, and the 256 KiB that read the front are given back.
+    private func dropReadAhead() {
+        guard start == end, buffer.count > Self.smallBuffer else { return }
+        buffer.deallocate()
+        buffer = .allocate(byteCount: Self.smallBuffer, alignment: 64)
+        start = 0
+        end = 0
+    }
+
+    private static let smallBuffer = 4096
+
+    /// For a regular file: the next `count` bytes (fewer where the file ends) as a ``Region``
+    /// whose every byte its caller reads itself; what was read ahead is dropped. The source then
+    /// continues after the region. Nil for a pipe, which only reads in order (nothing is taken).
+    func takeUnbufferedRegion(_ count: Int) throws -> Region? {
+        let status = try file.status()
+        guard case .regular = status.kind else { return nil }
+        // As in takeRegion: the source reads the file from its start, so its offset is the file's.
+        let available = Int(max(0, min(Int64(count), status.size - offset)))
+        start = 0
+        end = 0
+        try file.seek(to: offset + Int64(available))
+        let region = Region(file: file, fileOffset: offset, buffered: 0, available: available)
+        offset += Int64(available)
+        dropReadAhead()
+        return region
     }
 
     /// True when no byte is left.

@@ -394,7 +394,7 @@ public final class ArchiveWriter {
         try pipeline.finish()
         let framesLength = pipeline.framesLength
         summary.storedBytes = pipeline.storedBytes
-        let (imageLength, compressedIndex) = try index.finish(compressor: ZstdCompressor(level: options.compressionLevel))
+        let (imageLength, compressedIndex) = try index.finish(compressor: ZstdCompressor(level: options.compressionLevel, windowLog: IndexImage.writtenWindowLog))
         var header = ArchiveHeader(archiveID: secrets.archiveID, keyCommitment: subkeys.commitment, chunkSize: UInt32(options.chunkSize), slotCount: UInt16(keyFiles.count + passphrases.count),
                                    indexPlainLength: UInt64(imageLength), indexStoredLength: UInt64(compressedIndex.count),
                                    frameCount: UInt64(pipeline.frameCount), framesLength: UInt64(framesLength), version: options.formatVersion)

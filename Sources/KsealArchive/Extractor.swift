@@ -87,6 +87,7 @@ public final class Extractor {
     private var neededLater = Set<Int>()
     /// Target-side ids for the names an archive records (format v2).
     private var owners = OwnerIDs()
+    private let metadata: EntryMetadata
 
     /// - Throws: ``ArchiveError`` only for failures that stop the whole extraction (I/O on the
     ///   target directory itself, a crypto backend failure); per-entry problems are in the report.
@@ -103,6 +104,7 @@ public final class Extractor {
     private init(reader: ArchiveReader, options: ExtractOptions) throws {
         self.reader = reader
         self.options = options
+        metadata = EntryMetadata(options)
         copyBuffer = .allocate(byteCount: Int(reader.header.chunkSize), alignment: 64)
     }
 
@@ -373,10 +375,10 @@ public final class Extractor {
                 let owner = owners.resolve(entry, numeric: options.numericOwner)
                 try parent.setOwner(of: temporary, uid: owner.uid, gid: owner.gid).orThrow("lchown", display(entry.path))
             }
-            for attribute in entry.extendedAttributes where isWanted(attribute) {
+            for attribute in entry.extendedAttributes where metadata.isWanted(attribute) {
                 // Linux allows only trusted.* and security.* on a symlink itself.
                 if case .failure = parent.setLinkAttribute(of: temporary, attribute.name, attribute.value) {
-                    report.losses[Self.lossKind(of: attribute.name), default: 0] += 1
+                    report.losses[EntryMetadata.lossKind(of: attribute.name), default: 0] += 1
                 }
             }
             try parent.setModificationTime(of: temporary, seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds)
@@ -415,35 +417,6 @@ public final class Extractor {
         }
     }
 
-    /// Extended attributes (format v2), after owner and mode (a later chown would clear
-    /// `security.capability`), that one last. What may not be set here (another user's
-    /// namespace, a file system without xattrs) is counted by namespace, not fatal.
-    private func applyAttributes(_ entry: Entry, to file: SystemFile) {
-        let capability = Array("security.capability".utf8)
-        let wanted = entry.extendedAttributes.filter(isWanted)
-        let ordered = wanted.filter { $0.name != capability } + wanted.filter { $0.name == capability }
-        for attribute in ordered {
-            if case .failure = file.setAttribute(attribute.name, attribute.value) {
-                report.losses[Self.lossKind(of: attribute.name), default: 0] += 1
-            }
-        }
-    }
-
-    /// Whether the options ask for this attribute: ACLs, the SELinux label and all others each
-    /// have their switch.
-    private func isWanted(_ attribute: ExtendedAttribute) -> Bool {
-        if attribute.name.starts(with: "system.posix_acl".utf8) { return options.restoreACLs }
-        if attribute.name.elementsEqual("security.selinux".utf8) { return options.restoreSELinux }
-        return options.restoreXattrs
-    }
-
-    /// How a lost attribute is reported: by namespace, ACLs by name.
-    private static func lossKind(of name: [UInt8]) -> String {
-        if name.starts(with: "system.posix_acl".utf8) { return "ACLs" }
-        let namespace = name.split(separator: UInt8(ascii: "."), maxSplits: 1).first.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return "\(namespace).* extended attributes"
-    }
-
     /// A device node or FIFO (format v2), made under a part name and renamed into place. A node
     /// the user may not make (devices need CAP_MKNOD) is counted as a loss, not an error.
     private func makeSpecial(_ entry: Entry, target: TargetDirectory) throws {
@@ -474,21 +447,9 @@ public final class Extractor {
         report.restored += 1
     }
 
-    /// Owner (when allowed; set-id bits are restored only with ownership), extended attributes,
-    /// mode, time, in that order: a chown clears
-    /// `security.capability` and the set-id bits, and a read-only mode would stop a non-root
-    /// user setting `user.*` attributes.
     private func applyMetadata(_ entry: Entry, to file: SystemFile) throws {
-        var mode = entry.mode
-        if options.restoreOwnership {
-            let owner = owners.resolve(entry, numeric: options.numericOwner)
-            try file.fchown(uid: owner.uid, gid: owner.gid)
-        } else {
-            mode &= 0o1777
-        }
-        applyAttributes(entry, to: file)
-        try file.fchmod(mode)
-        try file.setModificationTime(seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds)
+        let owner = options.restoreOwnership ? owners.resolve(entry, numeric: options.numericOwner) : nil
+        try metadata.apply(entry, owner: owner, to: file, losses: &report.losses)
     }
 
     /// Selected files' contents to standard output, each chunk verified before it is written.

@@ -6,7 +6,7 @@ import Glibc
 import KsealCrypto
 
 /// Reads, authenticates, decompresses and hash-checks frames in order (spec §8 step 7), then the
-/// end marker (step 8).
+/// end marker (step 8). (Verify of an archive in a regular file needs no order: ``FrameChecker``.)
 ///
 /// Frames are read a batch at a time (one read for the whole batch: frames are contiguous) and
 /// decoded on all cores, each worker with its own AEAD context (on the kernel backend its own
@@ -15,11 +15,12 @@ import KsealCrypto
 /// decompression and hashing hide behind the caller's file system work. Results are handed out
 /// in order.
 ///
-/// Memory: two batches, sealed and plain, of `batchChunksKeeping` chunk sizes, plus one chunk
-/// of scratch per worker, whatever the archive's size; less for an archive smaller than that. A
-/// reader that does not keep plaintexts (verify) has no plain buffers, so its batches hold
-/// `batchChunks` sealed chunk sizes: each worker decodes into scratch of its own, which is
-/// hash-checked and dropped. The
+/// Memory: the plaintexts of two batches of `batchChunksKeeping` chunk sizes, and the sealed
+/// frames of one (only the stage reads frames, a batch at a time, so the batches share that
+/// buffer), plus one chunk of scratch per worker, whatever the archive's size; less for an
+/// archive smaller than that. A reader that does not keep plaintexts (verify from a pipe) has no
+/// plain buffers, so its batches hold `batchChunks` sealed chunk sizes: each worker decodes into
+/// scratch of its own, which is hash-checked and dropped. The
 /// first batch is decoded on the caller's thread (the caller waits for it anyway), so an archive
 /// whose frames fit one batch never starts the background stage: a small archive pays for no
 /// thread, queue or spare buffers (this is what keeps the fuzzer fast).
@@ -28,7 +29,7 @@ import KsealCrypto
 /// archive source while a batch is in flight, and its truncation state travels with each batch.
 public final class FrameReader: @unchecked Sendable {
     /// Chunk sizes per batch, so that either reader holds 2 MiB of batches. Without plaintexts
-    /// (verify), 8: verify of 600 MiB of large files took 0.95 s against 1.2 s with 4
+    /// (verify from a pipe), 8: verify of 600 MiB of large files took 0.95 s against 1.2 s with 4
     /// (alternating runs). With them (extract), 4: extract of the 1 GiB benchmark corpus into
     /// tmpfs took 2.00–2.12 s against 1.90–2.28 s with 8 (4 alternating pairs), 2 MiB less.
     static let batchChunks = 8
@@ -49,6 +50,8 @@ public final class FrameReader: @unchecked Sendable {
     /// Created for the second batch; an archive of one batch never needs it.
     private var stage: BackgroundStage?
     private var batches: [FrameBatch]
+    /// The sealed frames of the batch being filled, whichever it is.
+    private let sealed: UnsafeMutableRawBufferPointer
     /// The batch being consumed, and the one being filled in the background (if any).
     private var current: FrameBatch?
     private var inFlight: FrameBatch?
@@ -90,8 +93,12 @@ public final class FrameReader: @unchecked Sendable {
         let capacity = min(size * (keepingPlaintext ? Self.batchChunksKeeping : Self.batchChunks), max(sealedTotal, plainTotal))
         let slots = min(Self.batchSlots, chunkCount)
         let fitsOneBatch = chunkCount <= slots && sealedTotal <= capacity && plainTotal <= capacity
-        batches = (0..<(fitsOneBatch ? 1 : 2)).map { _ in FrameBatch(capacity: capacity, plainCapacity: keepingPlaintext ? capacity : 0, slots: slots) }
+        sealed = .allocate(byteCount: capacity + FormatV1.tagSize, alignment: 64)
+        batches = (0..<(fitsOneBatch ? 1 : 2)).map { [sealed] _ in FrameBatch(sealed: sealed, plainCapacity: keepingPlaintext ? capacity : 0, slots: slots) }
     }
+
+    // A stage job holds the reader, so none is running here.
+    deinit { sealed.deallocate() }
 
     /// The verified plaintext of the frame last returned by ``next()`` (a reader made
     /// `keepingPlaintext`).
@@ -238,6 +245,11 @@ public final class FrameReader: @unchecked Sendable {
         stage?.wait()
         if let truncation { throw truncation }
         precondition(nextOrdinal == chunkCount, "finish() before the last frame")
+        try Self.readEnd(of: reader)
+    }
+
+    /// The end marker, then end of input (spec §8 step 8), read once the frames were.
+    static func readEnd(of reader: ArchiveReader) throws {
         let marker = try reader.source.read(FormatV1.endMarkerSize, what: "the end marker")
         guard marker == endMarker(framesLength: reader.header.framesLength) else {
             throw ArchiveError(.damaged, "end marker damaged or misplaced")
@@ -246,7 +258,8 @@ public final class FrameReader: @unchecked Sendable {
     }
 }
 
-/// Frames packed into one buffer as read, and their plaintexts packed into another.
+/// Frames packed into one buffer as read (the reader's, shared: it holds the frames of the batch
+/// being filled only), and their plaintexts packed into another.
 final class FrameBatch: @unchecked Sendable {
     let sealed: UnsafeMutableRawBufferPointer
     let plain: UnsafeMutableRawBufferPointer
@@ -259,16 +272,13 @@ final class FrameBatch: @unchecked Sendable {
     /// The truncation found by this batch or an earlier one: the error and the first missing frame.
     var truncation: (ArchiveError, Int)?
 
-    init(capacity: Int, plainCapacity: Int, slots: Int) {
-        sealed = .allocate(byteCount: capacity + FormatV1.tagSize, alignment: 64)
+    init(sealed: UnsafeMutableRawBufferPointer, plainCapacity: Int, slots: Int) {
+        self.sealed = sealed
         plain = .allocate(byteCount: plainCapacity, alignment: 64)
         self.slots = (0..<slots).map { _ in FrameSlot() }
     }
 
-    deinit {
-        sealed.deallocate()
-        plain.deallocate()
-    }
+    deinit { plain.deallocate() }
 }
 
 /// One frame in a batch: where it is and its outcome.
@@ -310,14 +320,22 @@ final class FrameDecoder {
 
     /// Authenticates, decompresses and hash-checks the frame in `slot`, recording the outcome.
     func decode(_ slot: FrameSlot, in batch: FrameBatch) {
-        let ordinal = slot.ordinal
         let chunk = slot.chunk!
+        let plain = plainScratch == nil ? UnsafeMutableRawBufferPointer(rebasing: batch.plain[slot.plainOffset..<(slot.plainOffset + chunk.plainLength)]) : nil
+        slot.result = decode(ordinal: slot.ordinal, chunk: chunk,
+                             sealed: UnsafeRawBufferPointer(rebasing: batch.sealed[slot.sealedOffset..<(slot.sealedOffset + chunk.sealedLength)]),
+                             into: plain)
+    }
+
+    /// Authenticates, decompresses and hash-checks frame `ordinal`, whose sealed bytes are
+    /// `sealed`, into `plain` (nil: this decoder's own scratch, for a reader that keeps no
+    /// plaintexts).
+    /// - Returns: the plaintext length, or the frame's damage.
+    func decode(ordinal: Int, chunk: ChunkRecord, sealed: UnsafeRawBufferPointer, into plain: UnsafeMutableRawBufferPointer?) -> Result<Int, ArchiveError> {
         let aad = frameAAD(version: reader.header.version, archiveID: reader.header.archiveID, ordinal: UInt64(ordinal), compression: chunk.compression,
                            plainLength: chunk.plainLength, storedLength: chunk.storedLength, sha256: chunk.sha256)
-        let plain = plainScratch.map { UnsafeMutableRawBufferPointer(rebasing: $0[0..<chunk.plainLength]) }
-            ?? UnsafeMutableRawBufferPointer(rebasing: batch.plain[slot.plainOffset..<(slot.plainOffset + chunk.plainLength)])
+        let plain = plain ?? UnsafeMutableRawBufferPointer(rebasing: plainScratch![0..<chunk.plainLength])
         let target = chunk.compression == .raw ? plain : UnsafeMutableRawBufferPointer(rebasing: stored[0..<chunk.storedLength])
-        let sealed = UnsafeRawBufferPointer(rebasing: batch.sealed[slot.sealedOffset..<(slot.sealedOffset + chunk.sealedLength)])
         do {
             do {
                 _ = try counterNonce(UInt64(ordinal)).withUnsafeBytes { nonce in
@@ -331,11 +349,11 @@ final class FrameDecoder {
                 try decompressor.decompress(UnsafeRawBufferPointer(target), into: plain, what: "frame \(ordinal)")
             }
             try Self.checkHash(UnsafeRawBufferPointer(plain), ordinal: ordinal, expected: chunk.sha256, sha256: sha256)
-            slot.result = .success(chunk.plainLength)
+            return .success(chunk.plainLength)
         } catch let error as ArchiveError {
-            slot.result = .failure(error)
+            return .failure(error)
         } catch {
-            slot.result = .failure(ArchiveError(.internal, "frame \(ordinal): \(error)"))
+            return .failure(ArchiveError(.internal, "frame \(ordinal): \(error)"))
         }
     }
 

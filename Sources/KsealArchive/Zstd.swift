@@ -4,12 +4,15 @@ import CZstd
 final class ZstdCompressor {
     private let context: OpaquePointer
 
-    /// - Parameter level: zstd level (1…19; kseal's default is 3).
+    /// - Parameters:
+    ///   - level: zstd level (1…19; kseal's default is 3).
+    ///   - windowLog: the largest window frames may use (log2 bytes); nil: the level's own.
     /// - Throws: ``ArchiveError`` if libzstd cannot allocate or rejects the level.
-    init(level: Int32) throws {
+    init(level: Int32, windowLog: Int32? = nil) throws {
         guard let context = ZSTD_createCCtx() else { throw ArchiveError(.internal, "zstd: cannot allocate a compression context") }
         self.context = context
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level), "set level \(level)")
+        if let windowLog { try check(ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, windowLog), "set windowLog \(windowLog)") }
         // The frame header records the content size; readers check it before allocating.
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1), "set contentSizeFlag")
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 0), "set checksumFlag")

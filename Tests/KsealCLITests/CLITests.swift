@@ -62,6 +62,13 @@ final class CLITests: XCTestCase {
         return (scratch, key)
     }
 
+    // XCTest keeps every test case object to the end of the run: drop the scratch directory
+    // (which its deinit removes) when the test ends, not never.
+    override func tearDown() {
+        scratch = nil
+        super.tearDown()
+    }
+
     override func setUpWithError() throws {
         (scratch, key) = try Self.scratchWithKey("kseal-cli")
         try shell("mkdir -p '\(scratch.path)/src/d' && cd '\(scratch.path)/src' && echo one > a && seq 1 50000 > d/b && ln -s a l && ln a h && cp d/b d/copy")

@@ -10,6 +10,13 @@ final class DeviceCLITests: XCTestCase {
     private var key: String!
     private var archive: String { scratch.path + "/a.kseal" }
 
+    // XCTest keeps every test case object to the end of the run: drop the scratch directory
+    // (which its deinit removes) when the test ends, not never.
+    override func tearDown() {
+        scratch = nil
+        super.tearDown()
+    }
+
     override func setUpWithError() throws {
         (scratch, key) = try CLITests.scratchWithKey("kseal-device")
         try shell("mkdir -p '\(scratch.path)/src/d' && cd '\(scratch.path)/src' && echo one > a && seq 1 20000 > d/b && ln -s a l && ln a h")

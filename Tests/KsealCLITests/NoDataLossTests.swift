@@ -8,6 +8,13 @@ final class NoDataLossTests: XCTestCase {
     private var scratch: ScratchDirectory!
     private var key: String!
 
+    // XCTest keeps every test case object to the end of the run: drop the scratch directory
+    // (which its deinit removes) when the test ends, not never.
+    override func tearDown() {
+        scratch = nil
+        super.tearDown()
+    }
+
     override func setUpWithError() throws {
         (scratch, key) = try CLITests.scratchWithKey("kseal-nodataloss")
         try shell("cd '\(scratch.path)' && mkdir dir && echo text > dir/t && echo 'my notes' > notes.txt")

@@ -12,6 +12,13 @@ final class MaliciousIndexTests: XCTestCase {
     private var outside: String!
     nonisolated(unsafe) private static var casesTried = 0
 
+    // XCTest keeps every test case object to the end of the run: drop the scratch directory
+    // (which its deinit removes) when the test ends, not never.
+    override func tearDown() {
+        scratch = nil
+        super.tearDown()
+    }
+
     override func setUpWithError() throws {
         scratch = try ScratchDirectory()
         outside = try scratch.sub("outside")

@@ -18,6 +18,13 @@ final class TamperTests: XCTestCase {
         print("tamper cases: \(tried) tried, \(detected) detected by verify, extraction wrote no wrong byte in any")
     }
 
+    // XCTest keeps every test case object to the end of the run: drop the scratch directory
+    // (which its deinit removes) when the test ends, not never.
+    override func tearDown() {
+        scratch = nil
+        super.tearDown()
+    }
+
     override func setUpWithError() throws {
         scratch = try ScratchDirectory()
         tree = try scratch.sub("t")

@@ -94,7 +94,7 @@ final class ByteSource {
         return Region(file: file, fileOffset: fileOffset, buffered: buffered, available: available)
     }
 
-    /// Once frames are read by region (``pread``), only the end marker is read through the buffer:
+    /// Once frames are read by region (`pread`), only the end marker is read through the buffer:
     /// a small one is then enough, and the 256 KiB that read the front are given back.
     private func dropReadAhead() {
         guard start == end, buffer.count > Self.smallBuffer else { return }

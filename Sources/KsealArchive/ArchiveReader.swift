@@ -71,16 +71,38 @@ final class ByteSource {
         let fileOffset: Int64
         let buffered: Int
         let available: Int
+
+        /// Reads the region's bytes from `start` on (at or past `buffered`) into `target`, which
+        /// are frame `ordinal`'s.
+        /// - Returns: nil, or why not: the file shrank since the region was taken (damage) or
+        ///   could not be read.
+        func read(into target: UnsafeMutableRawBufferPointer, from start: Int, frame ordinal: Int) -> ArchiveError? {
+            do {
+                let got = try file.pread(into: target, at: fileOffset + Int64(start - buffered))
+                return got < target.count ? ArchiveError(.damaged, "frame \(ordinal): the archive shrank while it was read") : nil
+            } catch let error as ArchiveError {
+                return error
+            } catch {
+                return ArchiveError(.io, "frame \(ordinal): \(error)")
+            }
+        }
     }
 
     /// For a regular file: takes the next `count` bytes as a ``Region`` the caller reads itself,
-    /// copying into `target` those already read ahead. The source then continues after the
+    /// copying into `target` those already read ahead; with no `target`, the caller reads every
+    /// byte itself and what was read ahead is dropped. The source then continues after the
     /// region. Nil for a pipe, which only reads in order (nothing is taken then).
-    func takeRegion(_ count: Int, copyingBufferedInto target: UnsafeMutableRawBufferPointer) throws -> Region? {
+    func takeRegion(_ count: Int, copyingBufferedInto target: UnsafeMutableRawBufferPointer?) throws -> Region? {
         let status = try file.status()
         guard case .regular = status.kind else { return nil }
+        if target == nil && start < end {
+            // The source reads the file from its start, so its offset is the file's.
+            try file.seek(to: offset)
+            start = 0
+            end = 0
+        }
         let buffered = min(end - start, count)
-        (target.baseAddress!).copyMemory(from: buffer.baseAddress! + start, byteCount: buffered)
+        if buffered > 0 { target!.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: buffered) }
         start += buffered
         // Where the file's own position is: after what the buffer holds.
         let fileOffset = offset + Int64(buffered) + Int64(end - start)
@@ -105,23 +127,6 @@ final class ByteSource {
     }
 
     private static let smallBuffer = 4096
-
-    /// For a regular file: the next `count` bytes (fewer where the file ends) as a ``Region``
-    /// whose every byte its caller reads itself; what was read ahead is dropped. The source then
-    /// continues after the region. Nil for a pipe, which only reads in order (nothing is taken).
-    func takeUnbufferedRegion(_ count: Int) throws -> Region? {
-        let status = try file.status()
-        guard case .regular = status.kind else { return nil }
-        // As in takeRegion: the source reads the file from its start, so its offset is the file's.
-        let available = Int(max(0, min(Int64(count), status.size - offset)))
-        start = 0
-        end = 0
-        try file.seek(to: offset + Int64(available))
-        let region = Region(file: file, fileOffset: offset, buffered: 0, available: available)
-        offset += Int64(available)
-        dropReadAhead()
-        return region
-    }
 
     /// True when no byte is left.
     func isAtEnd() throws -> Bool {

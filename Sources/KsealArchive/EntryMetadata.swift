@@ -5,11 +5,9 @@ import Glibc
 /// How an extracted node gets its owner, extended attributes, mode and time, as the extraction's
 /// options ask: a value, which counts what could not be restored in the losses it is given.
 struct EntryMetadata: Sendable {
-    let restoreOwnership: Bool
     private let restoreXattrs, restoreACLs, restoreSELinux: Bool
 
     init(_ options: ExtractOptions) {
-        restoreOwnership = options.restoreOwnership
         restoreXattrs = options.restoreXattrs
         restoreACLs = options.restoreACLs
         restoreSELinux = options.restoreSELinux

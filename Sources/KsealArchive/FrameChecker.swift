@@ -1,4 +1,3 @@
-import KsealCrypto
 import Synchronization
 
 /// Opens and hash-checks every frame of an archive in a regular file, on all cores and without
@@ -38,14 +37,10 @@ final class FrameChecker {
     static func check(_ reader: ArchiveReader, progress: ProgressMeter?) throws -> Outcome? {
         let count = reader.index.chunkCount
         let framesLength = Int(reader.header.framesLength)
-        guard let region = try reader.source.takeUnbufferedRegion(framesLength) else { return nil }
+        guard let region = try reader.source.takeRegion(framesLength, copyingBufferedInto: nil) else { return nil }
         let workers = max(1, min(FrameReader.defaultWorkers, count))
         let chunkSize = Int(reader.header.chunkSize)
-        let decoders: [FrameDecoder]
-        do {
-            let key = try reader.backend.aes256GCM(key: reader.subkeys.chunk)
-            decoders = try (0..<workers).map { _ in try FrameDecoder(reader: reader, key: key, chunkSize: chunkSize, keepsPlaintext: false) }
-        } catch let error as CryptoError { throw ArchiveError.crypto(error, "opening frames") }
+        let decoders = try FrameDecoder.make(workers, for: reader, keepsPlaintext: false)
         let claims = Mutex(Claims(chunks: try reader.index.chunks()))
         runInParallel(items: workers, workers: workers) { worker, _ in
             let sealed = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize + FormatV1.tagSize, alignment: 64)
@@ -97,14 +92,7 @@ final class FrameChecker {
     private static func read(_ ordinal: Int, _ chunk: ChunkRecord, at offset: Int, in region: ByteSource.Region,
                              into buffer: UnsafeMutableRawBufferPointer) -> Result<UnsafeMutableRawBufferPointer, ArchiveError> {
         let sealed = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<chunk.sealedLength])
-        do {
-            let got = try region.file.pread(into: sealed, at: region.fileOffset + Int64(offset))
-            guard got == sealed.count else { return .failure(ArchiveError(.damaged, "frame \(ordinal): the archive shrank while it was read")) }
-            return .success(sealed)
-        } catch let error as ArchiveError {
-            return .failure(error)
-        } catch {
-            return .failure(ArchiveError(.io, "frame \(ordinal): \(error)"))
-        }
+        if let error = region.read(into: sealed, from: offset, frame: ordinal) { return .failure(error) }
+        return .success(sealed)
     }
 }

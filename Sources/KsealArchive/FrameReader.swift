@@ -82,13 +82,8 @@ public final class FrameReader: @unchecked Sendable {
         let size = Int(reader.header.chunkSize)
         chunkCount = reader.index.chunkCount
         chunks = try reader.index.chunks()
-        do {
-            let key = try reader.backend.aes256GCM(key: reader.subkeys.chunk)
-            decoders = try (0..<max(1, min(workers, chunkCount))).map { _ in
-                try FrameDecoder(reader: reader, key: key, chunkSize: size, keepsPlaintext: keepingPlaintext)
-            }
-            checker = try reader.backend.makeSHA256()
-        } catch let error as CryptoError { throw ArchiveError.crypto(error, "opening frames") }
+        decoders = try FrameDecoder.make(max(1, min(workers, chunkCount)), for: reader, keepsPlaintext: keepingPlaintext)
+        do { checker = try reader.backend.makeSHA256() } catch let error as CryptoError { throw ArchiveError.crypto(error, "opening frames") }
         // A batch never needs to hold more than the whole archive's frames.
         let sealedTotal = Int(reader.header.framesLength), plainTotal = keepingPlaintext ? Int(reader.index.uniqueBytes) : 0
         let capacity = min(size * (keepingPlaintext ? Self.batchChunksKeeping : Self.batchChunks), max(sealedTotal, plainTotal))
@@ -224,14 +219,8 @@ public final class FrameReader: @unchecked Sendable {
     private static func read(_ slot: FrameSlot, in batch: FrameBatch, from region: ByteSource.Region) {
         let start = max(slot.sealedOffset, region.buffered), end = slot.sealedOffset + slot.chunk!.sealedLength
         guard start < end else { return }
-        do {
-            let got = try region.file.pread(into: UnsafeMutableRawBufferPointer(rebasing: batch.sealed[start..<end]),
-                                            at: region.fileOffset + Int64(start - region.buffered))
-            if got < end - start { slot.result = .failure(ArchiveError(.damaged, "frame \(slot.ordinal): the archive shrank while it was read")) }
-        } catch let error as ArchiveError {
+        if let error = region.read(into: UnsafeMutableRawBufferPointer(rebasing: batch.sealed[start..<end]), from: start, frame: slot.ordinal) {
             slot.result = .failure(error)
-        } catch {
-            slot.result = .failure(ArchiveError(.io, "frame \(slot.ordinal): \(error)"))
         }
     }
 
@@ -317,6 +306,16 @@ final class FrameDecoder {
     deinit {
         stored.deallocate()
         plainScratch?.deallocate()
+    }
+
+    /// `count` decoders of `reader`'s frames, one per worker, sharing one AEAD key.
+    static func make(_ count: Int, for reader: ArchiveReader, keepsPlaintext: Bool) throws -> [FrameDecoder] {
+        do {
+            let key = try reader.backend.aes256GCM(key: reader.subkeys.chunk)
+            return try (0..<count).map { _ in
+                try FrameDecoder(reader: reader, key: key, chunkSize: Int(reader.header.chunkSize), keepsPlaintext: keepsPlaintext)
+            }
+        } catch let error as CryptoError { throw ArchiveError.crypto(error, "opening frames") }
     }
 
     /// Authenticates, decompresses and hash-checks the frame in `slot`, recording the outcome.

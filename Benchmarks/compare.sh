@@ -9,10 +9,12 @@
 #   KSEAL_BEFORE=/path/to/older/kseal Benchmarks/compare.sh ...
 #       also alternates an older kseal binary (before/after in the same run)
 #
-# restic (zstd auto), borg 1.2 (zstd,3) and tar alone run once, in the first pair. Nothing is
-# deleted between measured tools (ext4 is slow to create files for minutes after a mass delete);
-# the work directory (default /tmp/kseal-compare, about 4 × SIZE × PAIRS while it runs) keeps
-# only the corpus afterwards, and the next run waits for the cleanup to settle.
+# restic (zstd auto), borg 1.2 (zstd,3) and tar alone run once, in the first pair, except tar's
+# extraction of the corpus as a plain tar, which runs in every pair: the floor of extraction on
+# this file system. Nothing is deleted between measured tools (ext4 is slow to create files for
+# minutes after a mass delete); the work directory (default /tmp/kseal-compare, about
+# 5 × SIZE × PAIRS while it runs) keeps only the corpus afterwards, and the next run waits for
+# the cleanup to settle.
 #
 # Tools: kseal (user-space backend; the kernel backend only inside the kernel harnesses), installs
 # the others from Debian. Every extraction is compared with the corpus (diff -r). Prints MB/s of
@@ -50,8 +52,11 @@ outputs=()
 trap '[ ${#outputs[@]} -eq 0 ] || { rm -rf "${outputs[@]}"; touch "$work/cleaned"; }' EXIT
 bytes=$(du -sb "$work/corpus" | cut -f1)
 files=$(find "$work/corpus" -type f | wc -l)
-# Warm the page cache, so the first tool is not charged for it.
-tar -cf - -C "$work" corpus > /dev/null
+# The corpus as a plain tar, for the floor of extraction below; making it also warms the page
+# cache, so the first tool is not charged for reading the corpus.
+plain="$work/plain.tar"
+outputs+=("$plain")
+tar -cf "$plain" -C "$work" corpus
 
 [ -f "$work/kseal.key" ] || "$kseal" keygen -o "$work/kseal.key" 2>/dev/null
 [ -f "$work/age.key" ] || age-keygen -o "$work/age.key" 2>/dev/null
@@ -93,6 +98,15 @@ age_run() {  # age_run PHASE RUN
     esac
 }
 
+# tar_extract RUN: `tar -x` of the plain tar, in every pair: writing the files and decoding
+# nothing, the floor of any extraction on this file system, measured beside the others.
+tar_extract() {
+    local to="$work/t-out$1"
+    outputs+=("$to"); mkdir "$to"
+    measure tar extract tar -xf "$plain" -C "$to"
+    check "$to"
+}
+
 for run in $(seq 1 "$runs"); do
     echo "== pair $run of $runs" >&2
     for phase in create verify extract; do
@@ -100,6 +114,7 @@ for run in $(seq 1 "$runs"); do
         age_run $phase $run
         [ -z "$before" ] || kseal_run kseal-before "$before" $phase $run
     done
+    tar_extract "$run"
     [ "$run" = 1 ] || continue
     # restic
     r="$work/restic$run"; ro="$work/r-out$run"; mkdir "$ro"
@@ -117,17 +132,16 @@ for run in $(seq 1 "$runs"); do
     measure borg verify borg check --verify-data "$b"
     measure borg extract sh -c "cd '$bo' && borg extract '$b::a'"
     check "$bo"; sizes[borg]=$(du -sb "$b" | cut -f1)
-    # tar alone
-    t="$work/t$run.tar"; to="$work/t-out$run"; mkdir "$to"
-    outputs+=("$t" "$to")
+    # tar alone (its extraction runs in every pair, above)
+    t="$work/t$run.tar"
+    outputs+=("$t")
     measure tar create tar -cf "$t" -C "$work" corpus
-    measure tar extract tar -xf "$t" -C "$to"
-    check "$to"; sizes[tar]=$(stat -c %s "$t")
+    sizes[tar]=$(stat -c %s "$t")
 done
 
 result="Benchmarks/results-$(date +%Y-%m-%d).md"
 {
-    echo "Corpus: $((bytes / 1048576)) MiB, $files files ($(nproc) cores, $(uname -r); kseal and age: medians of $runs alternating pairs; restic, borg, tar: one run; MB/s of input)."
+    echo "Corpus: $((bytes / 1048576)) MiB, $files files ($(nproc) cores, $(uname -r); kseal and age, and tar's extraction: medians of $runs alternating pairs; restic, borg, tar's creation: one run; MB/s of input)."
     echo
     echo "| tool | create | verify | extract | archive | peak RSS create / verify / extract |"
     echo "|---|---:|---:|---:|---:|---:|"
@@ -162,6 +176,11 @@ result="Benchmarks/results-$(date +%Y-%m-%d).md"
         done
         echo "$row |"
     done
+    # The floor: tar -x alone against the pipeline, pair by pair. An extraction faster than the
+    # pipeline by more than this would write files faster than tar does without decoding anything.
+    ratios=$(paste -d' ' <(echo "${secs[age,extract]}" | tr ' ' '\n' | sed '/^$/d') <(echo "${secs[tar,extract]}" | tr ' ' '\n' | sed '/^$/d') \
+             | awk '{ printf "%.2f ", $1 / $2 }')
+    echo "| tar -x alone (writes the files, decodes nothing) ÷ tar \\| zstd \\| age | — | — | $(echo "$ratios" | median)× ($(echo "$ratios" | tr ' ' '\n' | sed '/^$/d' | sort -g | sed -n '1p;$p' | paste -sd '-')) |"
     echo
     echo "Seconds per run: ${spread% ; }"
 } | tee "$result"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Peak memory of kseal against the number of files (not a test): create, verify and extract of
-# corpora of COUNT small files (Benchmarks/make-corpus.py --files), one run each, peak RSS from
-# /usr/bin/time.
+# corpora of COUNT small files (Benchmarks/make-corpus.py --files), one run each. Each cell is the
+# peak RSS (the kernel's high-water mark, as /usr/bin/time reports it) and, in brackets, the peak
+# of anonymous memory (Benchmarks/peak-memory.py): what the run allocated itself. The RSS also
+# counts the pages of the binary the run mapped, which move with the page cache by half a MiB
+# from one run to the next; the anonymous peak does not.
 #
 #   Benchmarks/rss.sh [COUNT...]            (default: 1000 10000 30000 100000)
 #       the release build, user-space backend, on this host
@@ -22,10 +25,10 @@ work=${KSEAL_RSS_DIR:-/tmp/kseal-rss}
 mkdir -p "$work"
 [ -f "$work/key" ] || "$kseal" keygen -o "$work/key" 2>/dev/null
 export KSEAL_KEY_FILE="$work/key"
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }  # KiB as MiB, one decimal
-measure() {  # measure COMMAND...: prints "SECONDS KIB"
-    /usr/bin/time -o "$work/timing" -f "%e %M" "$@" > /dev/null
-    cat "$work/timing"
+mib() { awk -v k="$1" -v a="$2" 'BEGIN { printf "%.1f (%.1f) MiB", k / 1024, a / 1024 }'; }  # KiB as MiB: RSS (anonymous)
+peak="$PWD/Benchmarks/peak-memory.py"
+measure() {  # measure COMMAND...: prints "SECONDS RSS_KIB ANON_KIB"
+    python3 "$peak" "$@"
 }
 for count in "$@"; do
     corpus="$work/files$count"
@@ -39,31 +42,31 @@ if [ $device = 1 ]; then
     cat > "$work/guest.sh" <<GUEST
 set -e
 $(declare -f measure mib)
-work="$work"
+work="$work" peak="$peak"
 for count in $*; do
     out=\$TMPDIR/out\$count; mkdir "\$out"
-    read -r vs vk <<< "\$(measure "$bin" verify -q -k "$work/key" "$work/files\$count.kseal")"
-    read -r es ek <<< "\$(measure "$bin" extract -q -k "$work/key" "$work/files\$count.kseal" -C "\$out")"
+    read -r vs vk va <<< "\$(measure "$bin" verify -q -k "$work/key" "$work/files\$count.kseal")"
+    read -r es ek ea <<< "\$(measure "$bin" extract -q -k "$work/key" "$work/files\$count.kseal" -C "\$out")"
     [ "\$(find "\$out/corpus" -type f | wc -l)" = \$count ] || { echo "FAILED: \$count files expected"; exit 1; }
     rm -rf "\$out"
-    echo "| \$count | device (kernel-only, static), Linux \$(uname -r) | - | \$(mib \$vk) | \$(mib \$ek) |"
+    echo "| \$count | device (kernel-only, static), Linux \$(uname -r) | - | \$(mib \$vk \$va) | \$(mib \$ek \$ea) |"
 done
 GUEST
-    echo "| files | build | create | verify | extract |"
+    echo "| files | build | create: peak RSS (anonymous) | verify | extract |"
     echo "|---:|---|---:|---:|---:|"
     KERNEL_TMPFS=${KERNEL_TMPFS:-1536m} KERNEL_MEM=${KERNEL_MEM:-3G} Scripts/kernel-run 6.12 bash "$work/guest.sh" 2>/dev/null
     exit
 fi
-echo "| files | build | create | verify | extract | index |"
+echo "| files | build | create: peak RSS (anonymous) | verify | extract | index |"
 echo "|---:|---|---:|---:|---:|---:|"
 for count in "$@"; do
     corpus="$work/files$count" archive="$work/a.kseal" out="$work/out"
     rm -rf "$out" "$archive"; mkdir "$out"
-    read -r _ ck <<< "$(measure sh -c "cd '$corpus' && '$kseal' create -q --crypto userspace '$archive' corpus")"
-    read -r _ vk <<< "$(measure "$kseal" verify -q --crypto userspace "$archive")"
-    read -r _ ek <<< "$(measure "$kseal" extract -q --crypto userspace "$archive" -C "$out")"
+    read -r _ ck ca <<< "$(cd "$corpus" && measure "$kseal" create -q --crypto userspace "$archive" corpus)"
+    read -r _ vk va <<< "$(measure "$kseal" verify -q --crypto userspace "$archive")"
+    read -r _ ek ea <<< "$(measure "$kseal" extract -q --crypto userspace "$archive" -C "$out")"
     diff -r "$corpus/corpus" "$out/corpus" > /dev/null || { echo "FAILED: extracted tree differs ($count files)"; exit 1; }
     index=$("$kseal" info -q --crypto userspace "$archive" | awk '/^index:/ { printf "%.1f MiB", $2 / 1048576 }')
-    echo "| $count | host (release, user space) | $(mib $ck) | $(mib $vk) | $(mib $ek) | $index |"
+    echo "| $count | host (release, user space) | $(mib $ck $ca) | $(mib $vk $va) | $(mib $ek $ea) | $index |"
     rm -rf "$out" "$archive"
 done

@@ -123,7 +123,9 @@ public final class AEADOperation {
     /// Verifies and decrypts.
     /// - Parameters:
     ///   - sealed: ciphertext ‖ tag.
-    ///   - output: receives the plaintext; at least `sealed.count - tagSize` bytes.
+    ///   - output: receives the plaintext; at least `sealed.count - tagSize` bytes. It may be
+    ///     `sealed`'s own memory (opened in place): `sendmsg` copies the input into the kernel
+    ///     before `recvmsg` writes any output, and nothing is sent again once output is written.
     /// - Returns: the plaintext length.
     /// - Throws: ``AFAlgError`` with code `.authenticationFailed` when the tag does not verify.
     @discardableResult

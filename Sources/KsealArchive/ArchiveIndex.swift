@@ -231,11 +231,23 @@ public final class EntryCursor {
         self.version = version
         self.chunkCount = chunkCount
         let v2Columns = version == .v2 ? ", user_name, group_name, dev_major, dev_minor" : ""
-        rows = try database.prepare("SELECT id, path, kind, mode, uid, gid, mtime_sec, mtime_nsec, size, target\(v2Columns) FROM entries ORDER BY id")
+        // From entry ?1 on, through each table's primary key. A whole walk starts below every id,
+        // so rows a hostile index gives ids under 1 are still met, and refused.
+        rows = try database.prepare("SELECT id, path, kind, mode, uid, gid, mtime_sec, mtime_nsec, size, target\(v2Columns) FROM entries WHERE id >= ?1 ORDER BY id")
         let zeros = version == .v2 ? "f.zeros" : "0"
         extents = try database.prepare("SELECT f.entry_id, f.seq, f.ordinal, \(zeros), c.plain_length FROM file_chunks f "
-            + "LEFT JOIN chunks c ON c.ordinal = f.ordinal ORDER BY f.entry_id, f.seq")
-        attributes = version == .v2 ? try database.prepare("SELECT entry_id, name, value FROM xattrs ORDER BY entry_id, name") : nil
+            + "LEFT JOIN chunks c ON c.ordinal = f.ordinal WHERE f.entry_id >= ?1 ORDER BY f.entry_id, f.seq")
+        attributes = version == .v2 ? try database.prepare("SELECT entry_id, name, value FROM xattrs WHERE entry_id >= ?1 ORDER BY entry_id, name") : nil
+        hasExtent = false
+        hasAttribute = false
+        try seek(to: .min)
+    }
+
+    /// Starts the walk again at entry `id`: the next ``next()`` returns it, or the first entry
+    /// after it. Extract reads each directory again this way when it sets their metadata last, so
+    /// it keeps their ids, not their entries.
+    func seek(to id: Int64) throws {
+        for statement in [rows, extents] + (attributes.map { [$0] } ?? []) { try statement.bind([.integer(id)]) }
         hasExtent = try extents.step()
         hasAttribute = try attributes?.step() ?? false
     }

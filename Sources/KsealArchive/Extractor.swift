@@ -189,7 +189,8 @@ public final class Extractor {
         selected = try selectedEntries()
         linkTargets = try reader.index.hardLinkTargets()
         try openFrames(try planReuse())
-        var directories: [Entry] = []
+        // Directories' ids: their entries are read again when their metadata is set, at the end.
+        var directories: [Int64] = []
         let entries = try reader.index.entries()
         while let archived = try entries.next() {
             // Each entry as it is written (stripped); one stripped away counts as not selected.
@@ -202,7 +203,7 @@ public final class Extractor {
                 case .file: try writeFile(entry, target: target, remember: linkTargets.contains(archived.path))
                 case .directory:
                     try makeDirectory(entry, target: target)
-                    directories.append(entry)
+                    directories.append(archived.id)
                 case .symlink: try makeSymlink(entry, target: target)
                 case .hardLink: try makeHardLink(entry, target: target)
                 case .characterDevice, .blockDevice, .fifo: try makeSpecial(entry, target: target)
@@ -217,7 +218,11 @@ public final class Extractor {
             report.archiveProblems.append(error.message)
         }
         // Directory metadata last, deepest first, so their contents could be written.
-        for entry in directories.reversed() {
+        for id in directories.reversed() {
+            try entries.seek(to: id)
+            guard let archived = try entries.next(), archived.id == id, let entry = placed(archived) else {
+                throw ArchiveError(.internal, "index: directory entry \(id) not found again")
+            }
             do {
                 try applyMetadata(entry, to: try target.openEntryDirectory(entry.path, create: false))
             } catch let error as ArchiveError { record(error, for: entry.path) }

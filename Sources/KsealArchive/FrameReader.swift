@@ -17,10 +17,10 @@ import KsealCrypto
 ///
 /// Memory: the plaintexts of two batches of `batchChunksKeeping` chunk sizes, and the sealed
 /// frames of one (only the stage reads frames, a batch at a time, so the batches share that
-/// buffer), plus one chunk of scratch per worker, whatever the archive's size; less for an
-/// archive smaller than that. A reader that does not keep plaintexts (verify from a pipe) has no
-/// plain buffers, so its batches hold `batchChunks` sealed chunk sizes: each worker decodes into
-/// scratch of its own, which is hash-checked and dropped. The
+/// buffer; compressed frames are opened in place there), whatever the archive's size; less for
+/// an archive smaller than that. A reader that does not keep plaintexts (verify from a pipe) has
+/// no plain buffers, so its batches hold `batchChunks` sealed chunk sizes: each worker decodes
+/// into one chunk of scratch of its own, which is hash-checked and dropped. The
 /// first batch is decoded on the caller's thread (the caller waits for it anyway), so an archive
 /// whose frames fit one batch never starts the background stage: a small archive pays for no
 /// thread, queue or spare buffers (this is what keeps the fuzzer fast).
@@ -283,14 +283,13 @@ final class FrameSlot {
 }
 
 /// One worker's contexts: AEAD (one AF_ALG operation socket on the kernel backend), SHA-256,
-/// zstd, scratch for a compressed frame's opened bytes, and for a reader that keeps no
-/// plaintexts, scratch for the plaintext.
+/// zstd and, for a reader that keeps no plaintexts, scratch for the plaintext. A compressed
+/// frame is opened in place, over its own sealed bytes, and decompressed from there.
 final class FrameDecoder {
     private let reader: ArchiveReader
     private let aead: any AEADContext
     private let sha256: any DigestContext
     private let decompressor: ZstdDecompressor
-    private let stored: UnsafeMutableRawBufferPointer
     private let plainScratch: UnsafeMutableRawBufferPointer?
 
     init(reader: ArchiveReader, key: any AEADKey, chunkSize: Int, keepsPlaintext: Bool) throws {
@@ -299,14 +298,10 @@ final class FrameDecoder {
         sha256 = try reader.backend.makeSHA256()
         // Chunks are at most 128 KiB, so a 2^17 window always suffices; larger requests are hostile.
         decompressor = try ZstdDecompressor(windowLogMax: 17)
-        stored = .allocate(byteCount: chunkSize, alignment: 64)
         plainScratch = keepsPlaintext ? nil : .allocate(byteCount: chunkSize, alignment: 64)
     }
 
-    deinit {
-        stored.deallocate()
-        plainScratch?.deallocate()
-    }
+    deinit { plainScratch?.deallocate() }
 
     /// `count` decoders of `reader`'s frames, one per worker, sharing one AEAD key.
     static func make(_ count: Int, for reader: ArchiveReader, keepsPlaintext: Bool) throws -> [FrameDecoder] {
@@ -323,23 +318,24 @@ final class FrameDecoder {
         let chunk = slot.chunk!
         let plain = plainScratch == nil ? UnsafeMutableRawBufferPointer(rebasing: batch.plain[slot.plainOffset..<(slot.plainOffset + chunk.plainLength)]) : nil
         slot.result = decode(ordinal: slot.ordinal, chunk: chunk,
-                             sealed: UnsafeRawBufferPointer(rebasing: batch.sealed[slot.sealedOffset..<(slot.sealedOffset + chunk.sealedLength)]),
+                             sealed: UnsafeMutableRawBufferPointer(rebasing: batch.sealed[slot.sealedOffset..<(slot.sealedOffset + chunk.sealedLength)]),
                              into: plain)
     }
 
     /// Authenticates, decompresses and hash-checks frame `ordinal`, whose sealed bytes are
     /// `sealed`, into `plain` (nil: this decoder's own scratch, for a reader that keeps no
-    /// plaintexts).
+    /// plaintexts). A compressed frame is opened over `sealed` itself (the AEAD contract allows
+    /// it), so `sealed` holds garbage afterwards.
     /// - Returns: the plaintext length, or the frame's damage.
-    func decode(ordinal: Int, chunk: ChunkRecord, sealed: UnsafeRawBufferPointer, into plain: UnsafeMutableRawBufferPointer?) -> Result<Int, ArchiveError> {
+    func decode(ordinal: Int, chunk: ChunkRecord, sealed: UnsafeMutableRawBufferPointer, into plain: UnsafeMutableRawBufferPointer?) -> Result<Int, ArchiveError> {
         let aad = frameAAD(version: reader.header.version, archiveID: reader.header.archiveID, ordinal: UInt64(ordinal), compression: chunk.compression,
                            plainLength: chunk.plainLength, storedLength: chunk.storedLength, sha256: chunk.sha256)
         let plain = plain ?? UnsafeMutableRawBufferPointer(rebasing: plainScratch![0..<chunk.plainLength])
-        let target = chunk.compression == .raw ? plain : UnsafeMutableRawBufferPointer(rebasing: stored[0..<chunk.storedLength])
+        let target = chunk.compression == .raw ? plain : UnsafeMutableRawBufferPointer(rebasing: sealed[0..<chunk.storedLength])
         do {
             do {
                 _ = try counterNonce(UInt64(ordinal)).withUnsafeBytes { nonce in
-                    try aad.withUnsafeBytes { try aead.open(sealed, nonce: nonce, aad: $0, into: target) }
+                    try aad.withUnsafeBytes { try aead.open(UnsafeRawBufferPointer(sealed), nonce: nonce, aad: $0, into: target) }
                 }
             } catch let error as CryptoError {
                 if error.code == .authenticationFailed { throw ArchiveError(.damaged, "frame \(ordinal): authentication failed", cause: error) }

@@ -42,6 +42,9 @@ public enum FuzzHarness {
     }
 
     private static func verify(archive: [UInt8]) throws {
+        // Removed after each input, so no run leaves its scratch file in $TMPDIR (best effort:
+        // the next input writes it again anyway).
+        defer { _ = system_unlink(scratch) }
         let file = try SystemFile.open(scratch, flags: O_WRONLY_CREAT_TRUNC, mode: 0o600)
         try file.writeAll(archive)
         _ = try Verifier.verify(ArchiveReader(.file(scratch), keyFile: key, backend: backend))

@@ -55,7 +55,9 @@ public protocol AEADContext: AnyObject {
     func seal(_ plaintext: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
               into output: UnsafeMutableRawBufferPointer) throws -> Int
 
-    /// Verifies and decrypts ciphertext ‖ tag into `output`.
+    /// Verifies and decrypts ciphertext ‖ tag into `output`, which may start at `sealed`'s own
+    /// first byte (opened in place) but must not overlap it otherwise. On failure `output` holds
+    /// nothing meaningful.
     /// - Returns: the plaintext length.
     /// - Throws: ``CryptoError`` with code `.authenticationFailed` when the tag does not verify.
     func open(_ sealed: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,

@@ -72,6 +72,33 @@ enum BackendChecks {
     }
 
     /// Every tampering is an authentication failure; bad arguments are invalidArgument.
+    /// Opening in place, over the sealed bytes themselves (what readers do with compressed
+    /// frames): the plaintext comes out right, and a damaged frame still fails.
+    static func inPlace(_ backend: any CryptoBackend, file: StaticString = #filePath, line: UInt = #line) throws {
+        var random = TestRandom(seed: 12)
+        let context = try backend.aes256GCM(key: random.bytes(32)).makeContext()
+        let nonce = random.bytes(12), aad = random.bytes(57)
+        for size in [1, 15, 16, 1000, 4096, 131_071, 131_072] {
+            let plaintext = random.bytes(size)
+            var buffer = try context.seal(plaintext, nonce: nonce, aad: aad)
+            let count = try buffer.withUnsafeMutableBytes { b in
+                try nonce.withUnsafeBytes { n in try aad.withUnsafeBytes { a in
+                    try context.open(UnsafeRawBufferPointer(b), nonce: n, aad: a, into: UnsafeMutableRawBufferPointer(rebasing: b[0..<size])) } }
+            }
+            XCTAssertEqual(count, size, "\(backend.kind): \(size) bytes in place", file: file, line: line)
+            XCTAssertEqual(Array(buffer.prefix(size)), plaintext, "\(backend.kind): \(size) bytes in place", file: file, line: line)
+
+            var damaged = try context.seal(plaintext, nonce: nonce, aad: aad)
+            damaged[size / 2] ^= 0x20
+            XCTAssertThrowsError(try damaged.withUnsafeMutableBytes { b in
+                try nonce.withUnsafeBytes { n in try aad.withUnsafeBytes { a in
+                    try context.open(UnsafeRawBufferPointer(b), nonce: n, aad: a, into: UnsafeMutableRawBufferPointer(rebasing: b[0..<size])) } }
+            }, "\(backend.kind): damaged, \(size) bytes in place", file: file, line: line) { error in
+                XCTAssertEqual((error as? CryptoError)?.code, .authenticationFailed, "\(backend.kind): \(error)", file: file, line: line)
+            }
+        }
+    }
+
     static func failures(_ backend: any CryptoBackend, file: StaticString = #filePath, line: UInt = #line) throws {
         var random = TestRandom(seed: 11)
         let key = random.bytes(32), nonce = random.bytes(12), aad = random.bytes(40), plaintext = random.bytes(1000)

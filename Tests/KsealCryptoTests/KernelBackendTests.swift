@@ -11,6 +11,7 @@ final class KernelBackendTests: XCTestCase {
     func testKnownAnswers() throws { try BackendChecks.knownAnswers(try KernelRequirement.backend()) }
     func testStreamingDigests() throws { try BackendChecks.streaming(try KernelRequirement.backend()) }
     func testFailures() throws { try BackendChecks.failures(try KernelRequirement.backend()) }
+    func testOpenInPlace() throws { try BackendChecks.inPlace(try KernelRequirement.backend()) }
     func testScryptInSwiftOnTheKernelHMAC() throws { try BackendChecks.scrypt(try KernelRequirement.backend(), maxWork: 16, randomCases: 6) }
 
     func testAutoChoosesTheKernel() throws {

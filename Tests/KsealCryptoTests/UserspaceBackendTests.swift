@@ -5,6 +5,7 @@ final class UserspaceBackendTests: XCTestCase {
     func testKnownAnswers() throws { try BackendChecks.knownAnswers(UserspaceBackend()) }
     func testStreamingDigests() throws { try BackendChecks.streaming(UserspaceBackend()) }
     func testFailures() throws { try BackendChecks.failures(UserspaceBackend()) }
+    func testOpenInPlace() throws { try BackendChecks.inPlace(UserspaceBackend()) }
     func testScryptInSwift() throws { try BackendChecks.scrypt(UserspaceBackend(), maxWork: 1 << 14, randomCases: 40) }
 
     func testUserspaceSelectionSaysWhy() throws {

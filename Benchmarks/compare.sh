@@ -3,7 +3,8 @@
 # deterministic corpus, in one run. This machine's steal time swings a run by 20 %, so kseal
 # and the tar | zstd | age pipeline alternate run by run (kseal create, age create, kseal
 # verify, age verify, kseal extract, age extract; then again), and what is reported is the
-# ratio of each adjacent pair, its median and its spread.
+# ratio of each adjacent pair, its median and its spread. An older kseal (KSEAL_BEFORE) runs
+# after age in odd pairs and before it in even ones, where kseal runs after it.
 #
 #   Benchmarks/compare.sh [SIZE_MIB] [PAIRS]        (defaults: 1024 MiB, 5 pairs)
 #   KSEAL_BEFORE=/path/to/older/kseal Benchmarks/compare.sh ...
@@ -18,7 +19,8 @@
 #
 # Tools: kseal (user-space backend; the kernel backend only inside the kernel harnesses), installs
 # the others from Debian. Every extraction is compared with the corpus (diff -r). Prints MB/s of
-# input, archive size and peak RSS (from /usr/bin/time), and writes Benchmarks/results-<date>.md.
+# input, archive size, peak RSS and CPU-seconds (from /usr/bin/time), and writes
+# Benchmarks/results-<date>.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-1024}
@@ -63,15 +65,17 @@ tar -cf "$plain" -C "$work" corpus
 recipient=$(age-keygen -y "$work/age.key")
 export RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
 
-# measure LABEL PHASE CMD...: runs CMD under /usr/bin/time, records seconds and peak RSS.
-declare -A secs rss sizes
+# measure LABEL PHASE CMD...: runs CMD under /usr/bin/time, records seconds, peak RSS and CPU
+# seconds (user + system, of the whole pipeline for the shell-run tools).
+declare -A secs rss cpu sizes
 measure() {
     local label=$1 phase=$2; shift 2
-    local out
-    /usr/bin/time -o "$work/timing" -f "%e %M" "$@" > /dev/null 2>"$work/err" || { echo "FAILED: $label $phase: $(tail -3 "$work/err")"; exit 1; }
-    out=$(tail -n 1 "$work/timing")
-    secs[$label,$phase]+="${out% *} "
-    rss[$label,$phase]+="${out#* } "
+    local e m u s
+    /usr/bin/time -o "$work/timing" -f "%e %M %U %S" "$@" > /dev/null 2>"$work/err" || { echo "FAILED: $label $phase: $(tail -3 "$work/err")"; exit 1; }
+    read -r e m u s < <(tail -n 1 "$work/timing")
+    secs[$label,$phase]+="$e "
+    rss[$label,$phase]+="$m "
+    cpu[$label,$phase]+="$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }') "
 }
 # check DIR: the extracted corpus must equal the original.
 check() { diff -r --no-dereference "$work/corpus" "$1/corpus" > /dev/null || { echo "FAILED: $1 differs from the corpus"; exit 1; }; }
@@ -110,9 +114,17 @@ tar_extract() {
 for run in $(seq 1 "$runs"); do
     echo "== pair $run of $runs" >&2
     for phase in create verify extract; do
-        kseal_run kseal "$kseal" $phase $run
-        age_run $phase $run
-        [ -z "$before" ] || kseal_run kseal-before "$before" $phase $run
+        # With an older kseal, the two swap ends every pair (age stays between them): whatever
+        # runs first pays more for the previous phase's writeback and page reclaim.
+        if [ -n "$before" ] && [ $((run % 2)) = 0 ]; then
+            kseal_run kseal-before "$before" $phase $run
+            age_run $phase $run
+            kseal_run kseal "$kseal" $phase $run
+        else
+            kseal_run kseal "$kseal" $phase $run
+            age_run $phase $run
+            [ -z "$before" ] || kseal_run kseal-before "$before" $phase $run
+        fi
     done
     tar_extract "$run"
     [ "$run" = 1 ] || continue
@@ -181,6 +193,20 @@ result="Benchmarks/results-$(date +%Y-%m-%d).md"
     ratios=$(paste -d' ' <(echo "${secs[age,extract]}" | tr ' ' '\n' | sed '/^$/d') <(echo "${secs[tar,extract]}" | tr ' ' '\n' | sed '/^$/d') \
              | awk '{ printf "%.2f ", $1 / $2 }')
     echo "| tar -x alone (writes the files, decodes nothing) ÷ tar \\| zstd \\| age | — | — | $(echo "$ratios" | median)× ($(echo "$ratios" | tr ' ' '\n' | sed '/^$/d' | sort -g | sed -n '1p;$p' | paste -sd '-')) |"
+    # CPU time against wall time: how many of the cores each tool kept busy.
+    echo
+    echo "| CPU-seconds (cores busy), median | create | verify | extract |"
+    echo "|---|---:|---:|---:|"
+    for tool in kseal ${before:+kseal-before} age tar; do
+        row="| $tool"
+        for phase in create verify extract; do
+            if [ -n "${cpu[$tool,$phase]:-}" ]; then
+                c=$(echo "${cpu[$tool,$phase]}" | median) s=$(echo "${secs[$tool,$phase]}" | median)
+                row+=" | $(awk -v c="$c" -v s="$s" 'BEGIN { printf "%.2f (%.2f)", c, c / s }')"
+            else row+=" | —"; fi
+        done
+        echo "$row |"
+    done
     echo
     echo "Seconds per run: ${spread% ; }"
 } | tee "$result"

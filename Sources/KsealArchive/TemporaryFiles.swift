@@ -67,8 +67,9 @@ public enum TemporaryFiles {
 /// /proc/self/fd links to the deleted file's name): a part name (``PartFiles``) in `directory`,
 /// created exclusively with mode 0600, locked as parts are, and removed on a signal. The caller
 /// calls ``unlink()`` as soon as SQLite has it open, so it outlives kseal only after a SIGKILL
-/// in that moment; the next writer in the directory then sweeps it, as any abandoned part. The
-/// caller keeps `file` to read it through.
+/// in that moment (a reader writing a large index image into `$TMPDIR`); the next kseal that
+/// makes one in the directory, or writes there, sweeps it as any abandoned part. The caller
+/// keeps `file` to read it through.
 final class NamedScratchFile {
     let path: String
     let file: SystemFile
@@ -79,6 +80,7 @@ final class NamedScratchFile {
         let name = PartFiles.name()
         path = directory + "/" + String(decoding: name, as: UTF8.self)
         let parent = try SystemFile.open(directory, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        PartFiles.sweep(parent)
         token = TemporaryFiles.register(path)
         do {
             file = try SystemFile.open(at: parent, name: name, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600,

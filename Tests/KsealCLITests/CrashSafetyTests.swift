@@ -26,10 +26,11 @@ final class CrashSafetyTests: XCTestCase {
         try Data(String(repeating: "compressible ", count: 200_000).utf8).write(to: URL(fileURLWithPath: tree + "/text"))
     }
 
-    /// Starts kseal with the test's key, in user space, quietly.
-    private func start(_ arguments: [String]) throws -> Process {
+    /// Starts kseal with the test's key, in user space, quietly (with `environment` added).
+    private func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLITests.binary)
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.arguments = arguments + ["-q", "--crypto", "userspace", "-k", key]
         process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
         process.standardOutput = FileHandle.nullDevice
@@ -152,6 +153,28 @@ final class CrashSafetyTests: XCTestCase {
         try Data("part".utf8).write(to: URL(fileURLWithPath: inTree))
         XCTAssertEqual(try run(["extract", dir + "/archive.kseal", "-C", out]), 0)
         XCTAssertFalse(FileManager.default.fileExists(atPath: inTree), "a part in an existing target directory survived")
+    }
+
+    /// A reader writes an index image of over 256 KiB into `$TMPDIR` for SQLite, under a part
+    /// name it unlinks at once; killed in between, it leaves the part there. The next reader (no
+    /// writer may ever come to `$TMPDIR`) removes it, and leaves a live writer's part alone.
+    func testReaderRemovesAbandonedIndexScratchFromTMPDIR() throws {
+        let tree = try scratch.sub("many")
+        for i in 0..<2_000 { try Data("file \(i)\n".utf8).write(to: URL(fileURLWithPath: tree + "/f\(i)")) }
+        XCTAssertEqual(try run(["create", "many.kseal", "many"]), 0)
+        let temporary = try scratch.sub("tmp")
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let abandoned = temporary + "/.\(finished.processIdentifier)-a1.kseal-part"
+        let ofLiveWriter = temporary + "/.\(getpid())-b2.kseal-part"
+        for path in [abandoned, ofLiveWriter] { try Data("index".utf8).write(to: URL(fileURLWithPath: path)) }
+
+        let verify = try start(["verify", "many.kseal"], environment: ["TMPDIR": temporary])
+        verify.waitUntilExit()
+        XCTAssertEqual(verify.terminationStatus, 0)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: temporary), [(ofLiveWriter as NSString).lastPathComponent])
     }
 
     /// A tmpfs of 2 MiB (needs root to mount; CI runs as root).

@@ -80,6 +80,13 @@ measure() {
 # check DIR: the extracted corpus must equal the original.
 check() { diff -r --no-dereference "$work/corpus" "$1/corpus" > /dev/null || { echo "FAILED: $1 differs from the corpus"; exit 1; }; }
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END { if (NR) print a[int((NR+1)/2)] }'; }
+# pair_ratio TOOL PHASE: age's seconds over TOOL's, pair by pair, as "MEDIAN× (MIN-MAX)".
+pair_ratio() {
+    local ratios
+    ratios=$(paste -d' ' <(echo "${secs[age,$2]}" | tr ' ' '\n' | sed '/^$/d') <(echo "${secs[$1,$2]}" | tr ' ' '\n' | sed '/^$/d') \
+             | awk '{ printf "%.2f ", $1 / $2 }')
+    echo "$(echo "$ratios" | median)× ($(echo "$ratios" | tr ' ' '\n' | sed '/^$/d' | sort -g | sed -n '1p;$p' | paste -sd '-'))"
+}
 
 kseal_run() {  # kseal_run LABEL BINARY PHASE RUN
     local label=$1 bin=$2 phase=$3 run=$4 k="$work/$1-$4.kseal" ko="$work/$1-out$4"
@@ -175,24 +182,18 @@ result="Benchmarks/results-$(date +%Y-%m-%d).md"
         done
         echo "$row ${r% / } MiB |"
     done
-    # Each pair's throughput ratio (age's seconds over kseal's), its median and spread.
+    # Each pair's throughput ratio (age's seconds over the tool's), its median and spread.
     echo
     echo "| throughput ratio, pair by pair | create | verify | extract |"
     echo "|---|---:|---:|---:|"
     for tool in kseal ${before:+kseal-before}; do
         row="| $tool ÷ tar \\| zstd \\| age"
-        for phase in create verify extract; do
-            ratios=$(paste -d' ' <(echo "${secs[age,$phase]}" | tr ' ' '\n' | sed '/^$/d') <(echo "${secs[$tool,$phase]}" | tr ' ' '\n' | sed '/^$/d') \
-                     | awk '{ printf "%.2f ", $1 / $2 }')
-            row+=" | $(echo "$ratios" | median)× ($(echo "$ratios" | tr ' ' '\n' | sed '/^$/d' | sort -g | sed -n '1p;$p' | paste -sd '-'))"
-        done
+        for phase in create verify extract; do row+=" | $(pair_ratio "$tool" "$phase")"; done
         echo "$row |"
     done
     # The floor: tar -x alone against the pipeline, pair by pair. An extraction faster than the
     # pipeline by more than this would write files faster than tar does without decoding anything.
-    ratios=$(paste -d' ' <(echo "${secs[age,extract]}" | tr ' ' '\n' | sed '/^$/d') <(echo "${secs[tar,extract]}" | tr ' ' '\n' | sed '/^$/d') \
-             | awk '{ printf "%.2f ", $1 / $2 }')
-    echo "| tar -x alone (writes the files, decodes nothing) ÷ tar \\| zstd \\| age | — | — | $(echo "$ratios" | median)× ($(echo "$ratios" | tr ' ' '\n' | sed '/^$/d' | sort -g | sed -n '1p;$p' | paste -sd '-')) |"
+    echo "| tar -x alone (writes the files, decodes nothing) ÷ tar \\| zstd \\| age | — | — | $(pair_ratio tar extract) |"
     # CPU time against wall time: how many of the cores each tool kept busy.
     echo
     echo "| CPU-seconds (cores busy), median | create | verify | extract |"

@@ -53,6 +53,15 @@ final class CrashSafetyTests: XCTestCase {
         return process.terminationStatus
     }
 
+    /// The PID of a process that has run and been reaped: the writer of an abandoned part.
+    private func deadProcessID() throws -> pid_t {
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        return finished.processIdentifier
+    }
+
     private func killAfter(_ process: Process, microseconds: UInt32) -> Bool {
         usleep(microseconds)
         let wasRunning = process.isRunning
@@ -120,11 +129,7 @@ final class CrashSafetyTests: XCTestCase {
     /// nobody holds the file's lock. Anything else hidden is left alone.
     func testNextWriterRemovesOnlyAbandonedParts() throws {
         let dir = try scratch.sub("parts")
-        let finished = Process()
-        finished.executableURL = URL(fileURLWithPath: "/bin/true")
-        try finished.run()
-        finished.waitUntilExit()
-        let dead = finished.processIdentifier, alive = getpid()
+        let dead = try deadProcessID(), alive = getpid()
         func make(_ name: String) throws -> String {
             let path = dir + "/" + name
             try Data("part".utf8).write(to: URL(fileURLWithPath: path))
@@ -163,11 +168,7 @@ final class CrashSafetyTests: XCTestCase {
         for i in 0..<2_000 { try Data("file \(i)\n".utf8).write(to: URL(fileURLWithPath: tree + "/f\(i)")) }
         XCTAssertEqual(try run(["create", "many.kseal", "many"]), 0)
         let temporary = try scratch.sub("tmp")
-        let finished = Process()
-        finished.executableURL = URL(fileURLWithPath: "/bin/true")
-        try finished.run()
-        finished.waitUntilExit()
-        let abandoned = temporary + "/.\(finished.processIdentifier)-a1.kseal-part"
+        let abandoned = temporary + "/.\(try deadProcessID())-a1.kseal-part"
         let ofLiveWriter = temporary + "/.\(getpid())-b2.kseal-part"
         for path in [abandoned, ofLiveWriter] { try Data("index".utf8).write(to: URL(fileURLWithPath: path)) }
 

@@ -43,9 +43,10 @@ final class ZstdCompressor {
     static func bound(_ size: Int) -> Int { ZSTD_compressBound(size) }
 
     /// Compresses `count` bytes that arrive in pieces into one frame, handing the output on in
-    /// pieces: the index of a large tree, without holding it. The frame is the one
-    /// ``compress(_:into:)`` makes of the same bytes: the size is pledged, so the header records
-    /// it and the parameters adapt to it in the same way (`ZstdStreamTests` compares the two).
+    /// pieces: the index of a large tree, without holding it. The size is pledged, so the header
+    /// records it and the parameters adapt to it, and the frame is the same however the input is
+    /// cut (`ZstdStreamTests`). It is not always the frame ``compress(_:into:)`` makes of the same
+    /// bytes: libzstd does not promise that, and with a 2^17 window the two differ.
     /// - Parameters:
     ///   - input: calls its argument with each piece of input, in order; `count` bytes in all.
     ///   - output: takes each piece of output, in order.

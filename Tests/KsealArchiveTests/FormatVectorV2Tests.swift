@@ -39,7 +39,7 @@ final class FormatVectorV2Tests: XCTestCase {
         XCTAssertEqual(byPath["run/initctl"]?.kind, .fifo)
         XCTAssertEqual(byPath["bin/ping"]?.extendedAttributes.map { String(decoding: $0.name, as: UTF8.self) }, ["security.capability", "user.note"])
         XCTAssertEqual(byPath["etc"]?.extendedAttributes.first.map { String(decoding: $0.name, as: UTF8.self) }, "system.posix_acl_default")
-        XCTAssertEqual(byPath["var/disk.img"]?.extents, [.zeros(8192), .chunk(byPath["var/disk.img"]!.chunks.first!), .zeros(20000 - 12288)])
+        XCTAssertEqual(byPath["var/disk.img"]?.extents, [.zeros(8192), .chunk(byPath["var/disk.img"]!.chunks.first!), .zeros(Int64(20000 - 12288))])
         XCTAssertEqual(byPath["bin/ping"]?.userName, Array("root".utf8))
         XCTAssertTrue(try Verifier.verify(reader).isIntact)
         // Extracted as root, the tree matches the one the vector was built from: types, modes,

@@ -57,9 +57,11 @@ final class ZstdStreamTests: XCTestCase {
         XCTAssertEqual(try stream(frame, expected: plain.count, piece: 1), plain)
         let exact = Array(plain.prefix(3 << 17)), exactFrame = try ZstdCompressor(level: 3).compress(exact)
         XCTAssertEqual(try stream(exactFrame, expected: exact.count), exact, "output that ends exactly at a full buffer")
-        for (what, bad, expected) in [("declared size", frame, plain.count - 1), ("truncated", Array(frame.dropLast(9)), plain.count),
-                                      ("trailing bytes", frame + [1, 2, 3, 4, 5, 6, 7, 8], plain.count),
-                                      ("second frame", frame + (try ZstdCompressor(level: 3).compress([9])), plain.count)] {
+        let second: [UInt8] = try ZstdCompressor(level: 3).compress([9])
+        let damaged: [(what: String, bad: [UInt8], expected: Int)] = [
+            ("declared size", frame, plain.count - 1), ("truncated", Array(frame.dropLast(9)), plain.count),
+            ("trailing bytes", frame + [1, 2, 3, 4, 5, 6, 7, 8], plain.count), ("second frame", frame + second, plain.count)]
+        for (what, bad, expected) in damaged {
             XCTAssertThrowsError(try stream(bad, expected: expected), what) { XCTAssertEqual(($0 as? ArchiveError)?.code, .damaged, "\(what): \($0)") }
         }
     }

@@ -35,7 +35,7 @@ public enum KernelKeyring {
     public static func add(type: KeyType, description: String, payload: UnsafeRawBufferPointer, to keyring: Keyring) throws -> Int32 {
         switch system_add_key(type.rawValue, description, payload, keyring.rawValue) {
         case .success(let serial): return Int32(truncatingIfNeeded: serial)
-        case .failure(let errno): throw AFAlgError.syscall("add_key", errno, context: "cannot add a \(type.rawValue) key '\(description)'")
+        case .failure(let errno): throw AFAlgError.syscall("add_key", errno, context: "cannot add the \(type.rawValue) key '\(description)'")
         }
     }
 

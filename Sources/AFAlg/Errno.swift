@@ -57,6 +57,14 @@ public struct Errno: RawRepresentable, Error, Hashable, Sendable, CustomStringCo
         case EKEYREVOKED: "EKEYREVOKED"
         case EKEYEXPIRED: "EKEYEXPIRED"
         case EKEYREJECTED: "EKEYREJECTED"
+        case ENODEV: "ENODEV"
+        case ENOSYS: "ENOSYS"
+        case EEXIST: "EEXIST"
+        case ENOTDIR: "ENOTDIR"
+        case ENOSPC: "ENOSPC"
+        case ELOOP: "ELOOP"
+        case ERANGE: "ERANGE"
+        case ENXIO: "ENXIO"
         default: "errno \(rawValue)"
         }
     }

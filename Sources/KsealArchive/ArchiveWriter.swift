@@ -157,9 +157,10 @@ public final class ArchiveWriter {
                                        inputs: try paths.map(storedName(for:)), warn: warn)
         switch destination {
         case .file(let path):
-            let output = try AtomicOutput(path: path)
+            let previous = try? FileStatus.of(Array(path.utf8))
+            let output = try AtomicOutput(path: path, replacing: previous)
             writer.exclude.insert(try output.file.status().identity)
-            if let previous = try? FileStatus.of(Array(path.utf8)) { writer.exclude.insert(previous.identity) }
+            if let previous { writer.exclude.insert(previous.identity) }
             for input in paths { try writer.add(input: input) }
             try writer.assemble(into: output.file)
             try output.commit()

@@ -98,12 +98,28 @@ final class AtomicOutput {
     private let directory: SystemFile
     var file: SystemFile { pending.file }
 
-    init(path: String, mode: mode_t = 0o666) throws {
+    /// - Parameter replaced: the regular file `path` names now, if any. The new file gets its
+    ///   mode and owner, as if it had been rewritten in place: an archive kept 0600, or owned by
+    ///   a service user, stays so whatever the umask. An owner that cannot be kept (EPERM) is an
+    ///   error before anything is published.
+    init(path: String, replacing replaced: FileStatus? = nil) throws {
         self.path = path
         let directoryPath = directoryName(path)
         directory = try SystemFile.open(directoryPath, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         PartFiles.sweep(directory)
-        pending = try PendingFile(in: directory, directoryPath: directoryPath, mode: mode)
+        guard let replaced, case .regular = replaced.kind else {
+            pending = try PendingFile(in: directory, directoryPath: directoryPath, mode: 0o666)
+            return
+        }
+        pending = try PendingFile(in: directory, directoryPath: directoryPath, mode: 0o600)
+        let created = try pending.file.status()
+        if created.uid != replaced.uid || created.gid != replaced.gid {
+            if case .failure(let errno) = system_fchown(pending.file.descriptor, replaced.uid, replaced.gid) {
+                throw ArchiveError(.io, "\(path): cannot keep its owner \(replaced.uid):\(replaced.gid) in the new file: "
+                                   + "\(String(cString: strerror(errno.rawValue))) (run as root or as its owner, or remove it first)")
+            }
+        }
+        try pending.file.fchmod(replaced.mode)
     }
 
     /// Flushes the archive to disk, renames it over `path` and flushes the directory.

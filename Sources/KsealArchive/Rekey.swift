@@ -13,6 +13,8 @@ public struct RekeyChanges {
     /// A signed archive's slots are covered by its signature, so it must be signed again.
     public var signingKey: SigningKey?
     public var scryptCost = ScryptCost.standard
+    /// Rewrite an archive that has other hard links, which then keep the old slots.
+    public var breakHardLinks = false
 
     public init() {}
     var isEmpty: Bool { addKeyFiles.isEmpty && addPassphrases.isEmpty && removeSlots.isEmpty }
@@ -37,7 +39,16 @@ public enum Rekey {
     public static func rekey(_ path: String, keyFiles: [KeyFile], passphrases: [Passphrase], changes: RekeyChanges,
                              backend: any CryptoBackend) throws -> RekeySummary {
         guard !changes.isEmpty else { throw ArchiveError(.usage, "nothing to change: give --add-key, --add-passphrase or --remove-slot") }
-        let file = try SystemFile.open(path, flags: O_RDONLY | O_CLOEXEC)
+        // The file the path names is the one rewritten: through a symlink (replacing the link
+        // would leave the archive itself unchanged, its removed keys still opening it), and not
+        // one of several hard links unless asked (the other names would keep the old slots).
+        let target = try fileNamed(by: path)
+        let file = try SystemFile.open(target, flags: O_RDONLY | O_CLOEXEC)
+        let status = try file.status()
+        if status.linkCount > 1 && !changes.breakHardLinks {
+            throw ArchiveError(.usage, "\(path) has \(status.linkCount) hard links; rekey writes a new file, so the other names would keep "
+                               + "the old key slots (a removed key would still open them): give --break-hard-links to change this name only")
+        }
         let source = ByteSource(file)
         let front = try ArchiveFront(source: source, keyFiles: keyFiles, passphrases: passphrases, backend: backend)
         var header = front.header
@@ -46,7 +57,6 @@ public enum Rekey {
         var sealedIndex: [UInt8] = []
         _ = try front.readIndex(from: source, backend: backend, trust: TrustPolicy()) { sealedIndex += $0 }
         let framesStart = source.offset
-        let status = try file.status()
         // New slots: removed ones freed, added ones in the first free places (a new slot under
         // a new key, so reusing an index reuses no nonce under any key), then appended.
         var slots = front.slots
@@ -69,7 +79,7 @@ public enum Rekey {
         header.slotCount = UInt16(slots.count)
         // Header, slots and MAC anew; the sealed index as it was; a new signature; the frames
         // and end marker copied in the kernel.
-        let output = try AtomicOutput(path: path, mode: status.mode & 0o777)
+        let output = try AtomicOutput(path: target, replacing: status)
         var newFront = header.encoded() + slots.flatMap { $0.encoded() }
         newFront += try backend.makeHMACSHA256(key: front.subkeys.header).digest(newFront)
         try output.file.writeAll(newFront + sealedIndex)
@@ -82,6 +92,12 @@ public enum Rekey {
         try output.commit()
         return RekeySummary(slotKinds: slots.map(\.kind), openedSlot: front.openedSlot, bytesCopied: Int64(sealedIndex.count) + status.size - framesStart,
                             archiveBytes: archiveBytes)
+    }
+
+    /// `path`, or the file it names through symlinks.
+    private static func fileNamed(by path: String) throws -> String {
+        guard case .symlink = try FileStatus.of(Array(path.utf8)).kind else { return path }
+        return try system_realpath(path).orThrow("realpath", path)
     }
 
     private static func check(_ changes: RekeyChanges, header: ArchiveHeader, slots: [KeySlot]) throws {

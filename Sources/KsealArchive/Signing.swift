@@ -149,11 +149,19 @@ public struct TrustPolicy: Sendable {
 
     public init(_ keys: [PublicSigningKey] = []) { self.keys = keys }
 
-    /// The keys in `files`, and in every `*.pub` file of `directory` (a missing directory adds
-    /// none; an unreadable or malformed file is an error, never skipped).
-    public static func load(files: [String], directory: String?) throws -> TrustPolicy {
+    /// The keys in `files`, and in every `*.pub` file of `directory` (an unreadable or malformed
+    /// file is an error, never skipped). A missing directory adds none, unless `required`: a
+    /// directory the user named that is missing or holds no key would turn signature checks off
+    /// without a word, so it is a usage error.
+    public static func load(files: [String], directory: String?, required: Bool = false) throws -> TrustPolicy {
         var keys = try files.map(PublicSigningKey.read(path:))
-        if let directory { keys += try KeyText.publicKeyFiles(in: directory).map(PublicSigningKey.read(path:)) }
+        if let directory {
+            let found = try KeyText.publicKeyFiles(in: directory)
+            if required && found.isEmpty {
+                throw ArchiveError(.usage, "--trust-dir \(directory): no such directory, or no *.pub key in it (trusting no key, kseal would require no signature)")
+            }
+            keys += try found.map(PublicSigningKey.read(path:))
+        }
         return TrustPolicy(keys)
     }
 }

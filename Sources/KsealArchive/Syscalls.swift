@@ -163,6 +163,13 @@ func system_fchownat(_ directory: Int32, _ path: UnsafePointer<CChar>, _ uid: ui
     discarding(retryingOnInterrupt { fchownat(directory, path, uid, gid, flags) })
 }
 
+/// Every symlink of `path` resolved; the file must exist.
+func system_realpath(_ path: UnsafePointer<CChar>) -> Result<String, Errno> {
+    var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    guard realpath(path, &resolved) != nil else { return .failure(.current) }
+    return .success(String(cString: resolved))
+}
+
 func system_readlink(_ path: UnsafePointer<CChar>, _ buffer: UnsafeMutableRawBufferPointer) -> Result<Int, Errno> {
     retryingOnInterrupt { readlink(path, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count) }
 }

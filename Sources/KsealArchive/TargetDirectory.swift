@@ -34,8 +34,7 @@ final class TargetDirectory {
         } catch let error as ArchiveError {
             throw ArchiveError(.io, "cannot use \(path) as the target directory: \(error.message)", cause: error)
         }
-        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        rootPath = realpath(path, &resolved) != nil ? String(cString: resolved) : path
+        rootPath = (try? system_realpath(path).get()) ?? path
         PartFiles.sweep(root)
     }
 

@@ -100,7 +100,8 @@ public struct ReaderInput: Sendable {
 
     public var archive: String
     public var trust: [String] = []
-    public var trustDirectory: String = ReaderInput.defaultTrustDirectory
+    /// nil: ``defaultTrustDirectory``, which may be missing; a directory given must hold a key.
+    public var trustDirectory: String?
     public var keys = KeySources()
     public var crypto = CryptoChoice()
 
@@ -114,7 +115,8 @@ public struct ReaderInput: Sendable {
         let crypto = quietly ? self.crypto.silenced : self.crypto
         let passphrases = try keys.loadPassphrases(confirm: false)
         let keyFiles = try keys.load(besides: passphrases)
-        let policy = try TrustPolicy.load(files: trust, directory: trustDirectory)
+        let policy = try TrustPolicy.load(files: trust, directory: trustDirectory ?? Self.defaultTrustDirectory,
+                                          required: trustDirectory != nil)
         let selection = try crypto.select()
         let reader = try ArchiveReader(source, keyFiles: keyFiles, passphrases: passphrases, backend: selection.backend, trust: policy)
         switch reader.signature {

@@ -21,7 +21,8 @@ enum Usage {
       --passphrase, --passphrase-file PATH
                                a passphrase, on the terminal or a file's first line
       --trust PATH             trust archives signed by this public key (repeatable)
-      --trust-dir DIR          trust every *.pub key in DIR (default /etc/kseal/trusted.d)
+      --trust-dir DIR          trust every *.pub key in DIR, which must hold one
+                               (default /etc/kseal/trusted.d, which may be missing)
       --crypto auto|kernel|userspace
                                the backend (this build: \(Build.name))
       -q, --quiet              no notes on stderr

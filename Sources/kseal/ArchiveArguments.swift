@@ -12,9 +12,9 @@ struct ArchiveArgument: ParsableArguments {
     var trust: [String] = []
 
     @Option(name: .customLong("trust-dir"), help: ArgumentHelp(
-        "Also trust every *.pub key in this directory; a missing directory trusts nothing.",
+        "Also trust every *.pub key in this directory (default \(ReaderInput.defaultTrustDirectory), where a missing directory trusts nothing); a directory given here must exist and hold a key.",
         valueName: "dir"))
-    var trustDirectory: String = ReaderInput.defaultTrustDirectory
+    var trustDirectory: String?
 }
 
 /// Everything a command that reads an archive takes, in one group: the archive and the signers

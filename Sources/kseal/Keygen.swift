@@ -8,7 +8,7 @@ import KsealCommands
 
 struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Make a new 256-bit key file (mode 0600), or with --signing an Ed25519 signing key and its public key.",
+        abstract: "Make a new 256-bit key file (mode 0600), or with --signing a signing key (P-256, or Ed25519) and its public key.",
         discussion: "Without -o, writes the default key, which the other commands use when no key is named. Never overwrites a file. "
             + "The key comes from the kernel's random source (getrandom) whatever --crypto says; the option is accepted so every command takes it."
     )
@@ -27,7 +27,9 @@ struct Keygen: ParsableCommand {
 
     func run() throws {
         if signing {
-            guard let output else { throw ArchiveError(.usage, "keygen --signing needs -o PATH: the signing key goes there, its public key to PATH.pub") }
+            guard let output, output != "-" else {
+                throw ArchiveError(.usage, "keygen --signing needs -o PATH, a file: the signing key goes there, its public key to PATH.pub")
+            }
             guard let chosen = SignatureAlgorithm.allCases.first(where: { $0.name == algorithm }) else {
                 throw ArchiveError(.usage, "--algorithm \(algorithm): give p256 or ed25519")
             }

@@ -8,7 +8,8 @@ struct RekeyCommand: ParsableCommand {
         abstract: "Add or remove an archive's key slots without touching its contents.",
         discussion: "Opens the archive with -k or a passphrase, then rewrites only its header, key slots and header MAC (and the signature of a "
             + "signed archive, with --sign): the sealed index and the frames are copied as they are (copy_file_range), never decrypted. "
-            + "The archive is replaced atomically. Removed slots are freed, not renumbered; kseal info lists them."
+            + "The archive is replaced atomically, keeping its mode and owner; through a symlink, the file it names is. Removed slots are "
+            + "freed, not renumbered; kseal info lists them."
     )
 
     @Argument(help: ArgumentHelp("The archive to change, in place.", valueName: "archive"))
@@ -32,11 +33,15 @@ struct RekeyCommand: ParsableCommand {
     @Option(name: .customLong("sign"), help: ArgumentHelp("Sign the changed archive with this signing key (required for a signed archive).", valueName: "path"))
     var sign: String?
 
+    @Flag(name: .customLong("break-hard-links"), help: "Rekey an archive that has other hard links: only this name gets the new slots, the others keep the old ones.")
+    var breakHardLinks = false
+
     @OptionGroup var key: KeyOptions
     @OptionGroup var cryptoOptions: CryptoOptions
 
     func run() throws {
         var changes = RekeyChanges()
+        changes.breakHardLinks = breakHardLinks
         changes.addKeyFiles = try addKey.map { try KeyFile.read(path: $0, warn: Console.warn) } + addKeyKeyring.map(KeyFile.inKernel)
         if let addPassphraseFile { changes.addPassphrases.append(try Passphrase.read(path: addPassphraseFile)) }
         if addPassphrase { changes.addPassphrases.append(try PassphrasePrompt.ask(confirm: true)) }

@@ -49,6 +49,47 @@ final class RekeyTests: XCTestCase {
         XCTAssertTrue(kept == (try Fixture.bytes(archive)))
     }
 
+    /// Revocation must reach the archive itself. Through a symlink, the file it names is rekeyed
+    /// (replacing the link left the archive opening with the removed key); a hard-linked archive is
+    /// refused unless asked, since the other names would keep the old slots; the file keeps its
+    /// mode, whatever the umask, and its owner.
+    func testRekeyChangesTheFileThePathNames() throws {
+        let scratch = try ScratchDirectory()
+        try Fixture.write(Array("data".utf8), to: try scratch.sub("t") + "/f")
+        let archive = scratch.path + "/fw.kseal", current = scratch.path + "/current.kseal", other = scratch.path + "/copy.kseal"
+        try Fixture.create(archive, inputs: ["t"], in: scratch.path)
+        XCTAssertEqual(chmod(archive, 0o640), 0)
+        XCTAssertEqual(symlink("fw.kseal", current), 0)
+        let added = try KeyFile(bytes: [UInt8](repeating: 0x44, count: 32))
+        var swap = RekeyChanges()
+        swap.addKeyFiles = [added]
+        swap.removeSlots = [0]
+        _ = try Rekey.rekey(current, keyFiles: [Fixture.key], passphrases: [], changes: swap, backend: UserspaceBackend())
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: current), "fw.kseal", "the link is still a link")
+        XCTAssertThrowsError(try ArchiveReader(.file(archive), keyFile: Fixture.key, backend: UserspaceBackend()), "the removed key no longer opens it") {
+            XCTAssertEqual(($0 as? ArchiveError)?.code, .wrongKey)
+        }
+        XCTAssertTrue(try Verifier.verify(try ArchiveReader(.file(archive), keyFile: added, backend: UserspaceBackend())).isIntact)
+        var status = stat()
+        XCTAssertEqual(stat(archive, &status), 0)
+        XCTAssertEqual(status.st_mode & 0o7777, 0o640, "mode kept")
+        XCTAssertEqual(status.st_uid, geteuid())
+
+        XCTAssertEqual(link(archive, other), 0)
+        let before = try Fixture.bytes(archive)
+        var back = RekeyChanges()
+        back.addKeyFiles = [Fixture.key]
+        XCTAssertThrowsError(try Rekey.rekey(archive, keyFiles: [added], passphrases: [], changes: back, backend: UserspaceBackend())) {
+            XCTAssertEqual(($0 as? ArchiveError)?.code, .usage)
+            XCTAssertTrue("\($0)".contains("2 hard links") && "\($0)".contains("--break-hard-links"), "\($0)")
+        }
+        XCTAssertTrue(before == (try Fixture.bytes(archive)), "refused: unchanged")
+        back.breakHardLinks = true
+        _ = try Rekey.rekey(archive, keyFiles: [added], passphrases: [], changes: back, backend: UserspaceBackend())
+        XCTAssertEqual(try ArchiveReader(.file(archive), keyFile: Fixture.key, backend: UserspaceBackend()).openedSlot, 1)
+        XCTAssertTrue(before == (try Fixture.bytes(other)), "the other name keeps the old file")
+    }
+
     /// A signed archive's signature covers its slots: rekey signs it again, or refuses.
     func testASignedArchiveIsSignedAgain() throws {
         let vector = try FormatVector("v2-signed")

@@ -45,6 +45,10 @@ final class KeyTests: XCTestCase {
         XCTAssertEqual(try shell("stat -c %a '\(path)/release' '\(path)/release.pub'").split(separator: "\n"), ["600", "644"])
         XCTAssertTrue(try shell("cat '\(path)/release.pub'").hasPrefix("kseal-public-key-p256 "), "P-256 by default: a certificate a kernel takes")
         XCTAssertEqual(try CLITests.run(["keygen", "-q", "--signing"]).status, 64, "--signing needs -o")
+        // A secret key is never written to a file named "-" (nor to a pipe beside its public key).
+        let dash = try CLITests.run(["keygen", "-q", "--signing", "-o", "-"], in: path)
+        XCTAssertEqual(dash.status, 64, dash.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + "/-") || FileManager.default.fileExists(atPath: path + "/-.pub"), "no file named -")
         try shell("mkdir '\(path)/tree' '\(path)/trusted.d' '\(path)/out' && echo v2 > '\(path)/tree/f' && cp '\(path)/release.pub' '\(path)/trusted.d/'")
         XCTAssertEqual(try CLITests.run(["create", "-q", "-k", key, "--sign", "release", "signed.kseal", "tree"], in: path).status, 0)
         XCTAssertEqual(try CLITests.run(["create", "-q", "-k", key, "unsigned.kseal", "tree"], in: path).status, 0)
@@ -64,6 +68,25 @@ final class KeyTests: XCTestCase {
         // A malformed trusted key is an error, never skipped.
         try shell("echo junk > '\(path)/trusted.d/bad.pub'")
         XCTAssertEqual(try CLITests.run(["verify", "-q", "-k", key, "--trust-dir", "trusted.d", "signed.kseal"], in: path).status, 64)
+    }
+
+    /// A --trust-dir the user names that is missing (a typo) or holds no key would trust nobody
+    /// and so let an unsigned archive through: a usage error naming it, before anything is read.
+    /// Only the default directory may be missing.
+    func testExplicitTrustDirectoryMustHoldAKey() throws {
+        let (scratch, key) = try CLITests.scratchWithKey("kseal-trust-dir")
+        let path = scratch.path
+        try shell("mkdir '\(path)/tree' '\(path)/empty.d' '\(path)/out' && echo v2 > '\(path)/tree/f' && echo note > '\(path)/empty.d/README'")
+        XCTAssertEqual(try CLITests.run(["create", "-q", "-k", key, "unsigned.kseal", "tree"], in: path).status, 0)
+        for directory in ["trusted.d", "empty.d"] {
+            for command in [["verify"], ["list"], ["info"], ["extract", "-C", "out"]] {
+                let refused = try CLITests.run(command + ["-q", "-k", key, "--trust-dir", directory, "unsigned.kseal"], in: path)
+                XCTAssertEqual(refused.status, 64, "\(command) --trust-dir \(directory): \(refused.stderr)")
+                XCTAssertTrue(refused.stderr.contains("--trust-dir \(directory): no such directory, or no *.pub key in it"), refused.stderr)
+            }
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path + "/out"), [], "nothing written")
+        XCTAssertEqual(try CLITests.run(["verify", "-q", "-k", key, "unsigned.kseal"], in: path).status, 0, "the default directory may be missing")
     }
 
     /// Two key files and a passphrase (from a file, or KSEAL_PASSPHRASE_FILE) each open the same

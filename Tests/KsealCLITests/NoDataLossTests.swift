@@ -62,6 +62,24 @@ final class NoDataLossTests: XCTestCase {
         XCTAssertEqual(try CLITests.run(["create", "empty", "dir", "-k", key], in: scratch.path).status, 0)
     }
 
+    /// A replaced archive keeps its mode and owner, as one rewritten in place would: a 0600
+    /// archive did become 0644 (the umask's default) when created again. As root, a service
+    /// user's archive stays that user's.
+    func testCreateKeepsTheModeAndOwnerOfTheArchiveItReplaces() throws {
+        XCTAssertEqual(try CLITests.run(["create", "-q", "a.kseal", "dir", "-k", key], in: scratch.path).status, 0)
+        let archive = scratch.path + "/a.kseal"
+        XCTAssertEqual(chmod(archive, 0o600), 0)
+        let owner: uid_t = geteuid() == 0 ? 65534 : geteuid(), group: gid_t = geteuid() == 0 ? 65534 : getegid()
+        XCTAssertEqual(chown(archive, owner, group), 0)
+        let again = try CLITests.run(["create", "-q", "a.kseal", "dir", "-k", key], in: scratch.path)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        var st = stat()
+        XCTAssertEqual(stat(archive, &st), 0)
+        XCTAssertEqual(st.st_mode & 0o7777, 0o600)
+        XCTAssertEqual([st.st_uid, st.st_gid], [owner, group])
+        XCTAssertEqual(try CLITests.run(["verify", "-q", "a.kseal", "-k", key], in: scratch.path).status, 0, "and it is the new archive")
+    }
+
     func testCreateRefusesToReplaceAFIFO() throws {
         XCTAssertEqual(mkfifo(scratch.path + "/fifo", 0o600), 0)
         let refused = try CLITests.run(["create", "fifo", "dir", "-k", key], in: scratch.path)

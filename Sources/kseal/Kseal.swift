@@ -25,6 +25,12 @@ struct Kseal: ParsableCommand {
         ProcessEnvironment.limitMallocArenas(2)
         var command: any ParsableCommand
         let arguments = BulkPaths.split(Array(CommandLine.arguments.dropFirst()))
+        // `kseal help NAME` for no such command: ArgumentParser would print the root help and exit 0.
+        let commands = configuration.subcommands.map { $0._commandName }
+        if arguments.first == "help", let name = arguments.dropFirst().first(where: { !$0.hasPrefix("-") }), !(commands + ["help"]).contains(name) {
+            Console.error("help: no command '\(name)'; the commands are \(commands.joined(separator: ", "))")
+            Glibc.exit(ExitStatus.usage.rawValue)
+        }
         do { command = try parseAsRoot(arguments) } catch {
             if arguments.contains("--json"), exitCode(for: error) != .success {
                 Console.print(JSON.encode(.object([("ok", .bool(false)), ("status", .int(Int64(ExitStatus.usage.rawValue))),

@@ -16,6 +16,11 @@ final class NewcomerTests: XCTestCase {
         let bare = try CLITests.run([])
         XCTAssertEqual(bare.status, 64)
         XCTAssertTrue(bare.stderr.contains("SUBCOMMANDS"), bare.stderr)
+        // Help for a command that does not exist is a usage error too, not the root help and 0.
+        let nosuch = try CLITests.run(["help", "nosuch"])
+        XCTAssertEqual(nosuch.status, 64, nosuch.stderr)
+        XCTAssertTrue(nosuch.stderr.contains("no command 'nosuch'") && nosuch.stderr.contains("rekey"), nosuch.stderr)
+        XCTAssertEqual(try CLITests.run(["help", "create"]).status, 0)
         // KSEAL_WORKERS must make sense; KSEAL_KEY_FILE="" is unset, not a file named "".
         for workers in ["abc", "-1", "0"] {
             let result = try CLITests.run(["list", "-q", "-k", key, "small.txt"], environment: ["KSEAL_WORKERS": workers], in: path)

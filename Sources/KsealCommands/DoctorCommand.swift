@@ -10,8 +10,18 @@ public enum DoctorCommand {
         let choice = Result { try CryptoBackends.select(crypto) }
         let selection = try? choice.get()
         let limit = selection?.backend.kind == .kernel ? (try? selection?.backend.aes256GCM(key: [UInt8](repeating: 0, count: 32)).makeContext())?.maxMessageSize : nil
-        if json, let selection { return Console.print(JSON.encode(Self.json(report, selection: selection, limit: limit))) }
-        if json { _ = try choice.get() }
+        if json {
+            // One object either way: the diagnosis matters most when no backend can run. Then
+            // `backend` is null, `backend_reason` says why, and the status is the error's.
+            var failure: (status: ExitStatus, message: String)?
+            if case .failure(let error) = choice { failure = Failure.classify(error) }
+            Console.print(JSON.encode(Self.json(report, selection: selection, failure: failure?.message, limit: limit)))
+            if let failure {
+                Console.error(failure.message)
+                throw CommandExit(failure.status)
+            }
+            return
+        }
         Console.print("build: \(Build.name)" + (Build.hasUserspaceBackend ? "" : " (no user-space backend)"))
         Console.print("kernel: Linux \(report.release)")
         Console.print("af_alg_restrict: \(report.restrictLevel.map(String.init) ?? "absent (kernel before 7.3)")")
@@ -46,7 +56,7 @@ public enum DoctorCommand {
         Console.print("backend (--crypto \(crypto.rawValue)): \(selection.reason)")
     }
 
-    private static func json(_ report: KernelReport, selection: BackendSelection, limit: Int?) -> JSON.Value {
+    private static func json(_ report: KernelReport, selection: BackendSelection?, failure: String?, limit: Int?) -> JSON.Value {
         let algorithms: [JSON.Value] = report.algorithms.map { algorithm in
             .object([("name", .string(algorithm.name)), ("af_alg", .bool(algorithm.problem == nil)), ("problem", algorithm.problem.map(JSON.Value.string) ?? .null),
                      ("driver", algorithm.driver.map(JSON.Value.string) ?? .null), ("priority", algorithm.priority.map { .int(Int64($0)) } ?? .null),
@@ -64,8 +74,8 @@ public enum DoctorCommand {
             ("kernel", .string(report.release)), ("af_alg_restrict", report.restrictLevel.map { .int(Int64($0)) } ?? .null),
             ("algorithms", .array(algorithms)), ("keyring_keys", .string(keyring.0)), ("keyring_keys_reason", keyring.1.map(JSON.Value.string) ?? .null),
             ("kernel_signatures", .string(signatures.0)), ("kernel_signatures_reason", signatures.1.map(JSON.Value.string) ?? .null),
-            ("aead_limit", limit.map { .int(Int64($0)) } ?? .null), ("backend", .string(selection.backend.kind.rawValue)),
-            ("backend_reason", .string(selection.reason)), ("build", .string(Build.name)),
+            ("aead_limit", limit.map { .int(Int64($0)) } ?? .null), ("backend", selection.map { .string($0.backend.kind.rawValue) } ?? .null),
+            ("backend_reason", .string(selection?.reason ?? failure ?? "")), ("build", .string(Build.name)),
         ])
     }
 }

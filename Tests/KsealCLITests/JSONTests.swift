@@ -29,6 +29,17 @@ final class JSONTests: XCTestCase {
         let doctor = try object(try CLITests.run(["doctor", "--json"]))
         XCTAssertEqual((doctor["algorithms"] as? [[String: Any]])?.count, 3)
         XCTAssertNotNil(doctor["backend_reason"] as? String)
+        // With no backend to run (the kernel asked for, on a host without AF_ALG), the report is
+        // still the one object on stdout, saying why; the status is 4.
+        let unavailable = try CLITests.run(["doctor", "--json", "--crypto", "kernel"])
+        if unavailable.status == 4 {
+            let report = try object(unavailable)
+            XCTAssertEqual((report["algorithms"] as? [[String: Any]])?.count, 3, unavailable.text)
+            XCTAssertTrue(report["backend"] is NSNull, unavailable.text)
+            XCTAssertTrue((report["backend_reason"] as? String)?.contains("AF_ALG") == true, unavailable.text)
+        } else {
+            XCTAssertEqual(unavailable.status, 0, "a host whose kernel serves AF_ALG: \(unavailable.stderr)")
+        }
         // Failures: wrong key, missing archive, a bad option; one object each, status and class.
         let other = path + "/other.key"
         XCTAssertEqual(try CLITests.run(["keygen", "-q", "-o", other]).status, 0)

@@ -35,6 +35,7 @@ public enum InfoCommand {
             "archive id:    \(header.archiveID.hexString)",
             "chunk size:    \(header.chunkSize) bytes",
             "key slots:     \(reader.slotKinds.count) (\(Text.slotKinds(reader.slotKinds))); slot \(reader.openedSlot) opened",
+            "signature:     \(ReaderInput.signature(of: reader))",
             "entries:       \(summary.files) files, \(summary.directories) directories, \(summary.symlinks) symlinks, \(summary.hardLinks) hard links"
                 + (header.version == .v1 ? "" : ", \(summary.devices) devices, \(summary.fifos) FIFOs"),
             "content:       \(content) bytes in files (+\(linked) through hard links)",

@@ -119,13 +119,19 @@ public struct ReaderInput: Sendable {
                                           required: trustDirectory != nil)
         let selection = try crypto.select()
         let reader = try ArchiveReader(source, keyFiles: keyFiles, passphrases: passphrases, backend: selection.backend, trust: policy)
+        if case .signed = reader.signature { crypto.note(Self.signature(of: reader)) }
+        return reader
+    }
+
+    /// How `reader`'s archive is signed, in the words of the note every reading command prints
+    /// and of info's `signature:` line.
+    static func signature(of reader: ArchiveReader) -> String {
         switch reader.signature {
-        case .unsigned: break
+        case .unsigned: return "unsigned"
         case .signed(let signer, let trusted):
             let checked = reader.signatureCheckedBy ?? "?"
-            crypto.note("signed by \(signer)" + (trusted == true ? " (trusted" : " (no key is trusted here")
-                        + (checked.hasPrefix("not checked") ? "; \(checked))" : "; checked in \(checked))"))
+            return "signed by \(signer)" + (trusted == true ? " (trusted" : " (no key is trusted here")
+                + (checked.hasPrefix("not checked") ? "; \(checked))" : "; checked in \(checked))")
         }
-        return reader
     }
 }

@@ -56,6 +56,11 @@ final class KeyTests: XCTestCase {
         let trusted = try CLITests.run(["verify", "-k", key, "--trust", "release.pub", "signed.kseal"], in: path)
         XCTAssertEqual(trusted.status, 0, trusted.stderr)
         XCTAssertTrue(trusted.stderr.contains("signed by p256:") && trusted.stderr.contains("(trusted; checked in user space"), trusted.stderr)
+        // info says how an archive is signed on stdout, as the note does on stderr.
+        let info = try CLITests.run(["info", "-q", "-k", key, "--trust", "release.pub", "signed.kseal"], in: path)
+        XCTAssertEqual(info.status, 0, info.stderr)
+        XCTAssertTrue(info.text.contains("\nsignature:     signed by p256:") && info.text.contains("(trusted; checked in user space"), info.text)
+        XCTAssertTrue(try CLITests.run(["info", "-q", "-k", key, "unsigned.kseal"], in: path).text.contains("\nsignature:     unsigned\n"))
         XCTAssertEqual(try CLITests.run(["extract", "-q", "-k", key, "--trust-dir", "trusted.d", "signed.kseal", "-C", "out"], in: path).status, 0)
         for (archive, trust) in [("unsigned.kseal", ["--trust", "release.pub"]), ("signed.kseal", ["--trust", "other.pub"]),
                                  ("unsigned.kseal", ["--trust-dir", "trusted.d"])] {

@@ -4,6 +4,7 @@
 #   debian_apt TOOL ARG...     apt-get/apt-cache against the private lists (amd64 and arm64)
 #   debian_refresh_lists       refreshes them at most once a day (KERNEL_REFRESH=1: now)
 #   debian_mirror              the Debian archive URI the host's apt uses (or DEBIAN_MIRROR)
+#   debian_install_missing PKG...   installs (with the host's apt) those of PKG not installed
 #
 # The lists cover bookworm, trixie, trixie-backports and sid, with bookworm's and trixie's
 # security updates, for amd64 and arm64. They live in $DEBIAN_APT_DIR (default
@@ -48,4 +49,16 @@ debian_refresh_lists() {
     echo "$sources" > "$DEBIAN_APT_DIR/sources.list"
     if debian_apt apt-get update -qq >&2; then touch "$stamp"
     else echo "debian-archive: cannot refresh Debian's package lists; using what is cached" >&2; fi
+}
+
+debian_install_missing() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "$(basename "$0"): installing ${missing[*]}" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    fi
 }
